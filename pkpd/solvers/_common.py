@@ -1,0 +1,121 @@
+"""Machinery shared by the compiled solvers: option layout, error norm, step control.
+
+Every solver module exposes one ``@njit(cache=True)`` *segment* function with the
+signature documented in :mod:`pkpd.solvers`::
+
+    status, t_reached = segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1,
+                                y_out, atol, opts, stats)
+
+It integrates ``dy/dt = rhs(t, y, p) + rate`` from ``t0`` to ``t1`` (a stretch with
+no discontinuity), overwrites ``y`` with the state at ``t1``, and writes the dense
+output at ``out_t[m]`` (``t0 < out_t[m] < t1``, for ``m0 <= m < m1``) into
+``y_out[out_row[m], :]``.  Output times never shorten a step, so they never change
+the solution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# ---- layout of the float64 ``opts`` array --------------------------------------
+OPT_RTOL = 0          # relative tolerance
+OPT_MAX_STEPS = 1     # steps allowed per segment (a float holding an integer)
+OPT_FIRST_STEP = 2    # first step in h; 0 selects it automatically after every restart
+OPT_MAX_STEP = 3      # largest step in h (inf for none)
+OPT_SS_MAX_CYCLES = 4  # dosing cycles allowed to reach steady state (SS=1/2 records)
+N_OPTS = 5
+
+# ---- layout of the int64 ``stats`` array ---------------------------------------
+ST_STEPS = 0      # accepted steps
+ST_REJECTED = 1   # rejected steps
+ST_RHS = 2        # right-hand-side evaluations (Jacobian columns included)
+ST_JAC = 3        # Jacobian evaluations
+ST_LU = 4         # LU decompositions
+ST_SEGMENTS = 5   # restarts (segments between discontinuities)
+N_STATS = 6
+
+# ---- step-size control constants (Hairer, Norsett & Wanner, Solving ODEs I, II.4) --
+SAFETY = 0.9       # fraction of the optimal step actually taken
+MIN_FACTOR = 0.2   # never shrink a step by more than 5x at once
+MAX_FACTOR = 10.0  # never grow a step by more than 10x at once
+
+
+def make_opts(rtol: float, max_steps: int, first_step: float, max_step: float,
+              ss_max_cycles: int = 5000) -> np.ndarray:
+    """Pack solver options into the float64 array the kernels read."""
+    opts = np.zeros(N_OPTS)
+    opts[OPT_RTOL] = rtol
+    opts[OPT_MAX_STEPS] = max_steps
+    opts[OPT_FIRST_STEP] = first_step
+    opts[OPT_MAX_STEP] = max_step
+    opts[OPT_SS_MAX_CYCLES] = ss_max_cycles
+    return opts
+
+
+@njit(cache=True)
+def eval_rhs(rhs, t, y, p, rate, dydt):
+    """Model right-hand side plus the infusion rates currently running (amount/h)."""
+    rhs(t, y, p, dydt)
+    for i in range(y.shape[0]):
+        dydt[i] += rate[i]
+
+
+@njit(cache=True)
+def error_norm(err, y_old, y_new, atol, rtol):
+    """RMS of ``err`` in units of the tolerance ``atol + rtol*max(|y_old|, |y_new|)``."""
+    n = err.shape[0]
+    s = 0.0
+    for i in range(n):
+        scale = atol[i] + rtol * max(abs(y_old[i]), abs(y_new[i]))
+        e = err[i] / scale
+        s += e * e
+    return np.sqrt(s / n)
+
+
+@njit(cache=True)
+def all_finite(y):
+    for i in range(y.shape[0]):
+        if not np.isfinite(y[i]):
+            return False
+    return True
+
+
+@njit(cache=True)
+def initial_step(rhs, t0, y0, f0, p, rate, atol, rtol, order, span, max_step, work, stats):
+    """Starting step after a restart (Hairer, Norsett & Wanner, Solving ODEs I, II.4).
+
+    ``work`` is scratch of shape (2, n) for a trial state and its derivative.
+    """
+    n = y0.shape[0]
+    d0 = 0.0
+    d1 = 0.0
+    for i in range(n):
+        scale = atol[i] + rtol * abs(y0[i])
+        d0 += (y0[i] / scale) ** 2
+        d1 += (f0[i] / scale) ** 2
+    d0 = np.sqrt(d0 / n)
+    d1 = np.sqrt(d1 / n)
+    if d0 < 1e-5 or d1 < 1e-5:
+        h0 = 1e-6
+    else:
+        h0 = 0.01 * d0 / d1
+    h0 = min(h0, span)
+    y1 = work[0]
+    f1 = work[1]
+    for i in range(n):
+        y1[i] = y0[i] + h0 * f0[i]
+    eval_rhs(rhs, t0 + h0, y1, p, rate, f1)
+    stats[ST_RHS] += 1
+    d2 = 0.0
+    for i in range(n):
+        scale = atol[i] + rtol * abs(y0[i])
+        d2 += ((f1[i] - f0[i]) / scale) ** 2
+    d2 = np.sqrt(d2 / n) / h0
+    if not np.isfinite(d2):
+        return min(h0, max_step)
+    if d1 <= 1e-15 and d2 <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / max(d1, d2)) ** (1.0 / (order + 1))
+    return min(100.0 * h0, h1, span, max_step)

@@ -1,0 +1,165 @@
+"""Dormand–Prince 5(4): explicit adaptive Runge–Kutta with quartic dense output.
+
+Order 5 (local extrapolation), embedded order-4 error estimate, FSAL, and the
+continuous extension of Shampine (1986) for output between steps.  The tableau
+below is the one used by ``scipy.integrate.RK45`` (same published constants).
+
+References
+----------
+J. R. Dormand, P. J. Prince, "A family of embedded Runge-Kutta formulae",
+J. Comput. Appl. Math. 6(1):19-26, 1980.
+L. W. Shampine, "Some practical Runge-Kutta formulas", Math. Comp. 46(173):135-150, 1986.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from pkpd.solvers._common import (
+    MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, SAFETY,
+    ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, all_finite, error_norm, eval_rhs, initial_step,
+)
+from pkpd.solvers.status import MAX_STEPS, NON_FINITE, STEP_TOO_SMALL, SUCCESS
+
+ORDER = 5
+ERROR_ORDER = 4
+STIFF = False
+
+C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0])
+A = np.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0],
+    [1 / 5, 0.0, 0.0, 0.0, 0.0],
+    [3 / 40, 9 / 40, 0.0, 0.0, 0.0],
+    [44 / 45, -56 / 15, 32 / 9, 0.0, 0.0],
+    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0.0],
+    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
+])
+B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84])
+# E = (5th-order weights) - (4th-order weights), over the 7 stages (FSAL stage last).
+E = np.array([-71 / 57600, 0.0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40])
+# Dense output: y(t + theta*h) = y + h * sum_s K_s * sum_k P[s, k] * theta**(k+1).
+P = np.array([
+    [1.0, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432],
+    [0.0, 0.0, 0.0, 0.0],
+    [0.0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799],
+    [0.0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072],
+    [0.0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632],
+    [0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
+    [0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
+])
+
+
+@njit(cache=True)
+def _dense(t, h, y, K, t_eval, out):
+    """Write the quartic interpolant at ``t_eval`` (within the step [t, t+h]) into ``out``."""
+    theta = (t_eval - t) / h
+    n = y.shape[0]
+    b = np.empty(7)
+    for s in range(7):
+        th = theta
+        acc = 0.0
+        for k in range(4):
+            acc += P[s, k] * th
+            th *= theta
+        b[s] = acc
+    for i in range(n):
+        acc = 0.0
+        for s in range(7):
+            acc += b[s] * K[s, i]
+        out[i] = y[i] + h * acc
+
+
+@njit(cache=True)
+def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats):
+    """Integrate ``dy/dt = rhs + rate`` from ``t0`` to ``t1`` with Dormand–Prince 5(4).
+
+    See :mod:`pkpd.solvers._common` for the argument contract.  Returns
+    ``(status, t_reached)``; on success ``t_reached == t1`` and ``y`` holds y(t1).
+    """
+    n = y.shape[0]
+    rtol = opts[OPT_RTOL]
+    max_steps = opts[OPT_MAX_STEPS]
+    max_step = opts[OPT_MAX_STEP]
+    stats[ST_SEGMENTS] += 1
+    if not t1 > t0:
+        return SUCCESS, t0
+    K = np.empty((7, n))
+    y_new = np.empty(n)
+    tmp = np.empty(n)
+    err = np.empty(n)
+    work = np.empty((2, n))
+
+    eval_rhs(rhs, t0, y, p, rate, K[0])
+    stats[ST_RHS] += 1
+    if not all_finite(K[0]):
+        return NON_FINITE, t0
+    span = t1 - t0
+    h = opts[OPT_FIRST_STEP]
+    if h <= 0.0:
+        h = initial_step(rhs, t0, y, K[0], p, rate, atol, rtol, ORDER, span, max_step, work, stats)
+    h = min(h, span, max_step)
+
+    t = t0
+    m = m0
+    rejected_last = False
+    nonfinite_last = False
+    while t < t1:
+        if stats[ST_STEPS] + stats[ST_REJECTED] >= max_steps:
+            return MAX_STEPS, t
+        min_step = 10.0 * np.spacing(abs(t) + abs(t1))
+        if h < min_step:
+            return (NON_FINITE if nonfinite_last else STEP_TOO_SMALL), t
+        t_new = t + h
+        if t_new >= t1 - min_step:
+            t_new = t1
+        h = t_new - t
+        # stages 2..6
+        for s in range(1, 6):
+            for i in range(n):
+                acc = 0.0
+                for j in range(s):
+                    acc += A[s, j] * K[j, i]
+                tmp[i] = y[i] + h * acc
+            eval_rhs(rhs, t + C[s] * h, tmp, p, rate, K[s])
+        for i in range(n):
+            acc = 0.0
+            for j in range(6):
+                acc += B[j] * K[j, i]
+            y_new[i] = y[i] + h * acc
+        eval_rhs(rhs, t_new, y_new, p, rate, K[6])
+        stats[ST_RHS] += 6
+        for i in range(n):
+            acc = 0.0
+            for j in range(7):
+                acc += E[j] * K[j, i]
+            err[i] = h * acc
+        en = error_norm(err, y, y_new, atol, rtol)
+        if np.isfinite(en) and all_finite(K[6]) and en <= 1.0:
+            while m < m1 and out_t[m] <= t_new:
+                _dense(t, h, y, K, out_t[m], y_out[out_row[m]])
+                m += 1
+            if en == 0.0:
+                factor = MAX_FACTOR
+            else:
+                factor = min(MAX_FACTOR, SAFETY * en ** (-1.0 / (ERROR_ORDER + 1)))
+            if rejected_last:
+                factor = min(1.0, factor)
+            for i in range(n):
+                y[i] = y_new[i]
+                K[0, i] = K[6, i]
+            t = t_new
+            stats[ST_STEPS] += 1
+            h = min(h * factor, max_step)
+            rejected_last = False
+            nonfinite_last = False
+        else:
+            stats[ST_REJECTED] += 1
+            if np.isfinite(en) and all_finite(K[6]):
+                h *= max(MIN_FACTOR, SAFETY * en ** (-1.0 / (ERROR_ORDER + 1)))
+                nonfinite_last = False
+            else:
+                h *= 0.25
+                nonfinite_last = True
+            rejected_last = True
+    return SUCCESS, t1
