@@ -20,6 +20,7 @@ from pkpd.solvers._common import (
     MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, SAFETY,
     ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, all_finite, error_norm, eval_rhs, initial_step,
 )
+from pkpd.solvers.signatures import SEGMENT_SIGNATURE
 from pkpd.solvers.status import MAX_STEPS, NON_FINITE, STEP_TOO_SMALL, SUCCESS
 
 ORDER = 5
@@ -70,7 +71,7 @@ def _dense(t, h, y, K, t_eval, out):
         out[i] = y[i] + h * acc
 
 
-@njit(cache=True)
+@njit(SEGMENT_SIGNATURE, cache=True)
 def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats):
     """Integrate ``dy/dt = rhs + rate`` from ``t0`` to ``t1`` with Dormand–Prince 5(4).
 
