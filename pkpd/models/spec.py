@@ -19,6 +19,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from pkpd.errors import InputError, ModelError
+from pkpd.signatures import RHS_SIGNATURE
 
 __all__ = ["Parameter", "State", "Output", "ModelSpec"]
 
@@ -112,6 +113,10 @@ class ModelSpec:
                 raise ModelError(f"model {self.name}: duplicate {kind} names {dup}")
         if self.outputs and self.output_fn is None:
             raise ModelError(f"model {self.name}: outputs declared but no output_fn given")
+        if not hasattr(self.rhs, "compile"):
+            raise ModelError(f"model {self.name}: rhs must be a Numba @njit function")
+        # The solvers receive rhs as a function pointer of this exact signature.
+        self.rhs.compile(RHS_SIGNATURE)
         object.__setattr__(self, "_state_index", {s.name: i for i, s in enumerate(self.states)})
         object.__setattr__(self, "_param_index", {p.name: i for i, p in enumerate(self.parameters)})
 

@@ -20,7 +20,7 @@ from pkpd.solvers._common import (
     MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, SAFETY,
     ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, all_finite, error_norm, eval_rhs, initial_step,
 )
-from pkpd.solvers.signatures import SEGMENT_SIGNATURE
+from pkpd.signatures import SEGMENT_SIGNATURE
 from pkpd.solvers.status import MAX_STEPS, NON_FINITE, STEP_TOO_SMALL, SUCCESS
 
 ORDER = 5

@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit, prange
 
 from pkpd.solvers._common import N_STATS, OPT_RTOL, OPT_SS_MAX_CYCLES, ST_RHS, eval_rhs
-from pkpd.solvers.signatures import POPULATION_SIGNATURE, SUBJECT_SIGNATURE
+from pkpd.signatures import POPULATION_SIGNATURE, SUBJECT_SIGNATURE
 from pkpd.solvers.status import NEWTON_FAILED, SS_NOT_CONVERGED, SUCCESS
 
 OUT, BOLUS, RATE_ON, RATE_OFF, RESET, SS = 0, 1, 2, 3, 4, 5
