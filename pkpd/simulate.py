@@ -189,13 +189,13 @@ def simulate_population(model: ModelSpec, doses: Sequence[Dose], times, P: np.nd
     event table per subject (``simulate_data``) when they vary between subjects.
     """
     t = _times(times)
-    P = np.ascontiguousarray(np.atleast_2d(P), dtype=np.float64)
+    P = np.array(np.atleast_2d(P), dtype=np.float64, order="C")
     if P.shape[1] != model.n_parameters:
         raise InputError("P", f"must have {model.n_parameters} columns ({', '.join(model.parameter_names)})",
                          P.shape)
     n_sub = P.shape[0]
-    Y0 = np.ascontiguousarray(np.broadcast_to(model.y0() if Y0 is None else Y0, (n_sub, model.n_states)),
-                              dtype=np.float64)
+    Y0 = np.array(np.broadcast_to(model.y0() if Y0 is None else Y0, (n_sub, model.n_states)),
+                  dtype=np.float64, order="C")  # a writeable copy
     rec = _records_from_doses(doses, t)
     ev = _event_table(model, rec, P[0], None, lambda k: f"doses (t={rec['time'][k]:g} h)")
     opts, segment, opts_arr, atol = _solver(solver, model.n_states)
@@ -255,8 +255,8 @@ def simulate_data(model: ModelSpec, data: NonmemData, params: Mapping[str, float
     STATS = np.zeros((n_sub, N_STATS), np.int64)
     status = np.zeros(n_sub, np.int64)
     t_fail = np.zeros(n_sub)
-    P = np.ascontiguousarray(np.broadcast_to(p, (n_sub, p.size)))
-    Y0 = np.ascontiguousarray(np.broadcast_to(model.y0(), (n_sub, model.n_states)))
+    P = np.repeat(p[None, :], n_sub, axis=0)
+    Y0 = np.repeat(model.y0()[None, :], n_sub, axis=0)
     integrate_population(model.rhs, segment, Y0, P, *ev.kernel_args(), start, end, *ev.ss_args(),
                          Y_out, atol, opts_arr, STATS, status, t_fail)
     for s in np.flatnonzero(status):
