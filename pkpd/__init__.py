@@ -10,6 +10,11 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
+from pkpd import _cache  # noqa: E402
+
+#: folder of Numba's cache for pkpd's kernels (None when NUMBA_CACHE_DIR is set)
+NUMBA_CACHE = _cache.configure()
+
 from pkpd.errors import (  # noqa: E402
     DataError as DataError,
     InputError as InputError,

@@ -1,0 +1,5 @@
+"""``python -m pkpd`` runs the command-line interface."""
+
+from pkpd.cli import main
+
+main()
