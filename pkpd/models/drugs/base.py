@@ -11,7 +11,22 @@ flagged ``assumed=True`` with the reason in ``source``.
 
 Nothing here integrates anything: :mod:`pkpd.population` turns a ``DrugPK`` into
 a matrix of individual parameters, and the PK model blocks (``pkpd.models.pk``)
-integrate them.
+integrate them.  A ``DrugPK`` hands the engine (:mod:`pkpd.simulate`) what it
+needs in two ways:
+
+* :meth:`DrugPK.drug_model`: a :class:`~pkpd.models.spec.ModelSpec` of the drug
+  itself (the structure's compiled right-hand side and CP output, the drug's
+  typical values as defaults, plus ``F1`` and ``ALAG1``, which the engine applies
+  to depot doses as NONMEM does).  ``simulate(drug.drug_model(), doses, times)``
+  needs nothing else, and ``simulate_population`` takes
+  ``drug.parameter_vector(patients.as_dict(), dose_parameters=True)`` as ``P``.
+* :meth:`DrugPK.model` (the bare structure from :data:`pkpd.models.MODELS`),
+  :meth:`DrugPK.parameter_vector` and :meth:`DrugPK.dose_modifiers` for models
+  that embed the drug's PK elsewhere, e.g. a coupled PK -> signaling model in which
+  each drug's depot is another compartment: ``dose_modifiers(depot_cmt=k)``
+  applies F and the lag to the records dosing compartment ``k`` only, and
+  :func:`merge_dose_modifiers` joins those of several drugs into the one callable
+  the engine takes.
 
 Conventions
 -----------
@@ -31,12 +46,13 @@ Conventions
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping
 
 import numpy as np
 
 from pkpd.errors import InputError, ModelError
-from pkpd.models.spec import Parameter
+from pkpd.models.spec import ModelSpec, Parameter
 from pkpd.units import mg_per_l_to_nm, total_to_free
 
 __all__ = [
@@ -47,7 +63,18 @@ __all__ = [
     "DrugPK",
     "omega2_from_cv",
     "check_correlation",
+    "DEPOT_CMT",
+    "DoseModifiers",
+    "DepotModifiers",
+    "merge_dose_modifiers",
 ]
+
+DEPOT_CMT = 1
+"""1-based compartment (NONMEM CMT) of the oral depot in every structure of :data:`STRUCTURES`."""
+
+DoseModifiers = Callable[[Mapping[str, np.ndarray], np.ndarray], dict]
+"""``f(records, p) -> {"F": array, "ALAG": array}``, one value per record, as
+:func:`pkpd.simulate.simulate` and :func:`pkpd.simulate.simulate_data` accept it."""
 
 STRUCTURES: dict[str, tuple[str, ...]] = {
     # one-compartment, first-order absorption: depot -> central
@@ -381,6 +408,149 @@ class DrugPK:
         d = np.array([e.omega for e in self.iiv])
         return d[:, None] * R * d[None, :]
 
+    # ------------------------------------------------------------------ simulation
+    @property
+    def depot_cmt(self) -> int:
+        """1-based compartment (NONMEM CMT) of the oral depot in :meth:`model` and :meth:`drug_model` (1)."""
+        return DEPOT_CMT
+
+    @property
+    def central_state(self) -> str:
+        """Name of the central-compartment state (amount, mg) whose concentration is the output CP."""
+        return "CENT"
+
+    def _check_simulable(self) -> None:
+        if self.use_time_varying_cl:
+            raise ModelError(f"drug {self.name}: use_time_varying_cl is set, but the model library has no "
+                             "time-varying clearance model; switch it off (DrugPK(..., use_time_varying_cl="
+                             "False)) or write a model with CL(t)")
+
+    def model(self) -> ModelSpec:
+        """The structural model (``pkpd.models.MODELS[self.structure]``), generic defaults included.
+
+        Its parameter vector, in order, is :attr:`structural_names`; use
+        :meth:`parameter_vector` for the drug's values and :meth:`dose_modifiers`
+        for F and the lag.  Raises :class:`ModelError` when the drug is set to use
+        its time-varying clearance (no library model has one).
+        """
+        self._check_simulable()
+        from pkpd.models import get_model  # lazy: pkpd.models is the parent package
+
+        return get_model(self.structure)
+
+    def drug_model(self) -> ModelSpec:
+        """A :class:`ModelSpec` of this drug: structure + typical values + F1 and ALAG1.
+
+        States, outputs (CP, mg/L), right-hand side and output function are those
+        of :meth:`model` (the kernel reads only the leading structural parameters,
+        so the appended ones cost nothing).  Parameters, in order:
+        :attr:`structural_names` with the drug's typical values, units and
+        sources, then ``F1`` (bioavailability of depot doses, 1) and ``ALAG1``
+        (lag of depot doses, h), which :func:`pkpd.simulate.simulate`,
+        ``simulate_population`` and ``simulate_data`` apply to doses into
+        compartment 1 (NONMEM's F1/ALAG1).  The model is named after the drug.
+        """
+        base = self.model()
+        params = tuple(
+            replace(bp, value=float(dp.value), unit=dp.unit, description=dp.description,
+                    source=dp.source, assumed=dp.assumed)
+            for bp, dp in zip(base.parameters, self.parameters)
+        )
+        params += (
+            Parameter("F1", float(self.F.value), "1", "bioavailability of doses into the depot (cmt 1): "
+                      + self.F.description, self.F.source, self.F.assumed, lower=0.0),
+            Parameter("ALAG1", float(self.tlag.value), "h", "lag time of doses into the depot (cmt 1): "
+                      + self.tlag.description, self.tlag.source, self.tlag.assumed, lower=0.0),
+        )
+        return ModelSpec(
+            name=self.name,
+            states=base.states,
+            parameters=params,
+            rhs=base.rhs,
+            outputs=base.outputs,
+            output_fn=base.output_fn,
+            description=f"{self.description} Structure {base.name}: {base.description}",
+            references=tuple(self.references) + tuple(base.references),
+        )
+
+    def parameter_vector(self, values: Mapping[str, object] | None = None, *,
+                         dose_parameters: bool = False) -> np.ndarray:
+        """The drug's parameter vector in the order of :meth:`model` (or :meth:`drug_model`).
+
+        Parameters
+        ----------
+        values : mapping, optional
+            Values by name of :attr:`parameter_names` (``CL``, ``Vc`` ... ``tlag``,
+            ``F``; units as in :meth:`parameter`), each a number or an array; the
+            rest keep their typical values.  ``VirtualPatients.as_dict()`` from
+            :mod:`pkpd.population` fits here, giving one row per patient.
+        dose_parameters : bool
+            False: the structural parameters only (:attr:`structural_names`, the
+            :meth:`model` order).  True: also ``F1 = F`` and ``ALAG1 = tlag``
+            (the :meth:`drug_model` order).
+
+        Returns
+        -------
+        ndarray, float64, shape ``broadcast(values) + (n_parameters,)``.
+
+        Raises
+        ------
+        InputError
+            Unknown name, values that do not broadcast, a non-finite value, a
+            structural parameter <= 0, a negative tlag or F.
+        """
+        self._check_simulable()
+        values = dict(values or {})
+        for name in values:
+            if name not in self._index:
+                raise InputError(f"parameters.{name}", f"unknown parameter of drug {self.name}; valid: "
+                                 + ", ".join(self.parameter_names), show_value=False)
+        names = self.structural_names + (("F", "tlag") if dose_parameters else ())
+        cols = []
+        for name in names:
+            v = np.asarray(values.get(name, self.parameter(name).value), dtype=np.float64)
+            ok = np.isfinite(v) & ((v >= 0) if name in ("F", "tlag") else (v > 0))
+            if not np.all(ok):
+                need = ">= 0" if name in ("F", "tlag") else "> 0"
+                unit = self.parameter(name).unit
+                raise InputError(f"parameters.{name}", f"must be finite and {need}" + ("" if unit == "1" else
+                                 f" {unit}"), float(np.atleast_1d(v)[~np.atleast_1d(ok)][0]))
+            cols.append(v)
+        try:
+            cols = np.broadcast_arrays(*cols)
+        except ValueError:
+            raise InputError("parameters", "values must be numbers or arrays of one common shape",
+                             {k: np.shape(v) for k, v in values.items()}) from None
+        return np.stack(cols, axis=-1).astype(np.float64)
+
+    def dose_modifiers(self, depot_cmt: int = DEPOT_CMT,
+                       values: Mapping[str, float] | None = None) -> "DepotModifiers":
+        """F and lag of this drug's oral doses, for the engine's ``dose_modifiers`` argument.
+
+        Parameters
+        ----------
+        depot_cmt : int
+            1-based compartment (CMT) that is this drug's depot in the model being
+            simulated (1 in :meth:`model`; another number in a coupled model).
+        values : mapping, optional
+            Overrides of ``F`` (dimensionless) and/or ``tlag`` (h).
+
+        Returns
+        -------
+        DepotModifiers
+            A callable ``f(records, p) -> {"F": (n,), "ALAG": (n,)}`` giving records
+            with ``cmt == depot_cmt`` the drug's F and lag (h) and every other
+            record F = 1, ALAG = 0 h.  Join several drugs' callables with
+            :func:`merge_dose_modifiers`.
+        """
+        values = dict(values or {})
+        unknown = set(values) - {"F", "tlag"}
+        if unknown:
+            raise InputError(f"values.{sorted(unknown)[0]}", "dose modifiers take only F and tlag",
+                             show_value=False)
+        return DepotModifiers(cmt=depot_cmt, F=values.get("F", self.F.value),
+                              ALAG=values.get("tlag", self.tlag.value), drug=self.name)
+
     # ------------------------------------------------------------------ concentrations
     def total_nM(self, conc_mg_per_l):
         """Total plasma concentration in nM from mg/L (1 mg/L = 10⁶/MW nM)."""
@@ -389,6 +559,80 @@ class DrugPK:
     def free_nM(self, conc_mg_per_l):
         """Unbound plasma concentration in nM from a total concentration in mg/L (fu · total)."""
         return total_to_free(self.total_nM(conc_mg_per_l), self.fu.value)
+
+
+@dataclass(frozen=True)
+class DepotModifiers:
+    """Bioavailability and lag of the doses into one depot compartment (a dose-modifier callable).
+
+    Calling it as ``f(records, p)`` (the engine's ``dose_modifiers`` protocol,
+    ``records["cmt"]`` 1-based) returns ``{"F": (n,), "ALAG": (n,)}``: ``F`` and
+    ``ALAG`` (h) for records with ``cmt == self.cmt``, 1 and 0 h for the others.
+    ``p`` is not used: F and the lag carry no between-patient variability here.
+
+    Attributes
+    ----------
+    cmt : int
+        1-based depot compartment, >= 1.
+    F : float
+        Bioavailability, dimensionless, >= 0.
+    ALAG : float
+        Lag time, h, >= 0.
+    drug : str
+        Name of the drug, for messages.
+    """
+
+    cmt: int
+    F: float
+    ALAG: float
+    drug: str = ""
+
+    def __post_init__(self):
+        if isinstance(self.cmt, bool) or not isinstance(self.cmt, (int, np.integer)) or self.cmt < 1:
+            raise InputError("depot_cmt", "must be a 1-based compartment number >= 1", self.cmt)
+        for name, need in (("F", "finite and >= 0"), ("ALAG", "finite and >= 0 h")):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not (np.isfinite(float(v)) and float(v) >= 0):
+                raise InputError(name, f"must be {need}", v)
+            object.__setattr__(self, name, float(v))
+        object.__setattr__(self, "cmt", int(self.cmt))
+
+    def __call__(self, records: Mapping[str, np.ndarray], p: np.ndarray | None = None) -> dict:
+        on = np.asarray(records["cmt"]) == self.cmt
+        return {"F": np.where(on, self.F, 1.0), "ALAG": np.where(on, self.ALAG, 0.0)}
+
+
+def merge_dose_modifiers(*modifiers: DepotModifiers) -> DoseModifiers:
+    """One dose-modifier callable from those of several depots (e.g. one per drug).
+
+    Each :class:`DepotModifiers` is the identity (F = 1, ALAG = 0 h) outside its
+    own compartment, so the merged F is the product and ALAG the sum of theirs:
+    every record gets exactly the values of the depot it doses.  Two modifiers of
+    the same compartment are refused (:class:`InputError`).
+    """
+    mods = tuple(modifiers)
+    if not mods:
+        raise InputError("dose_modifiers", "give at least one", show_value=False)
+    seen: dict[int, str] = {}
+    for m in mods:
+        if not isinstance(m, DepotModifiers):
+            raise InputError("dose_modifiers", "must be DepotModifiers (from DrugPK.dose_modifiers)", repr(m))
+        if m.cmt in seen:
+            raise InputError("dose_modifiers", f"compartment {m.cmt} is the depot of both "
+                             f"{seen[m.cmt] or '?'} and {m.drug or '?'}", m.cmt)
+        seen[m.cmt] = m.drug
+
+    def merged(records, p=None):
+        n = len(records["cmt"])
+        F, lag = np.ones(n), np.zeros(n)
+        for m in mods:
+            out = m(records, p)
+            F *= out["F"]
+            lag += out["ALAG"]
+        return {"F": F, "ALAG": lag}
+
+    merged.modifiers = mods
+    return merged
 
 
 def check_correlation(R: np.ndarray, n: int, path: str) -> np.ndarray:
