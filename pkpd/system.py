@@ -208,22 +208,11 @@ SYSTEM = ModelSpec(
 )
 
 
-def parameter_matrix(n: int, overrides: dict | None = None, drug_values: dict | None = None) -> np.ndarray:
-    """Parameter rows (n, n_parameters): typical values, scenario overrides, per-patient drug PK.
+def parameter_matrix(n: int, overrides: dict | None = None) -> np.ndarray:
+    """Parameter rows (n, n_parameters): typical values with scenario ``overrides`` applied.
 
-    ``overrides`` maps scenario paths (``neratinib.CL``) to values in the parameter's
-    unit; ``drug_values`` maps a drug name to ``(names, matrix (n, k))`` of individual
-    PK parameters (e.g. from :func:`pkpd.population.sample_parameters`), applied
-    after the overrides so that variability multiplies the overridden typical value.
+    ``overrides`` maps scenario paths (``neratinib.CL``) to values in the parameter's unit.
     """
-    base = SYSTEM.pack({PATHS_TO_NAMES[k]: v for k, v in (overrides or {}).items()}, path="parameters")
-    P = np.repeat(base[None, :], n, axis=0)
-    for drug, (names, values) in (drug_values or {}).items():
-        for j, name in enumerate(names):
-            path = f"{drug}.{name}"
-            if path in PATHS:
-                P[:, PATHS[path]] = values[:, j]
-    return P
-
-
-PATHS_TO_NAMES = {path: _PARAMETERS[i].name for path, i in PATHS.items()}
+    names = {path: _PARAMETERS[i].name for path, i in PATHS.items()}
+    base = SYSTEM.pack({names[k]: v for k, v in (overrides or {}).items()}, path="parameters")
+    return np.repeat(base[None, :], n, axis=0)

@@ -20,7 +20,7 @@ from numba import njit
 
 # ---- layout of the float64 ``opts`` array --------------------------------------
 OPT_RTOL = 0          # relative tolerance
-OPT_MAX_STEPS = 1     # steps allowed per segment (a float holding an integer)
+OPT_MAX_STEPS = 1     # steps (accepted + rejected) allowed per subject, all segments and SS cycles together
 OPT_FIRST_STEP = 2    # first step in h; 0 selects it automatically after every restart
 OPT_MAX_STEP = 3      # largest step in h (inf for none)
 OPT_SS_MAX_CYCLES = 4  # dosing cycles allowed to reach steady state (SS=1/2 records)
