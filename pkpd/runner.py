@@ -107,7 +107,7 @@ def plan(scenario: Scenario) -> Plan:
             mono = tuple(r for r in arm.regimens if r.drug == drug)
             match = next((a for a in arms if a.regimens == mono), None)
             if match is None:
-                match = add(f"{drug} ({arm.name})", mono)
+                match = add(f"{drug} as in {arm.name}", mono)
             counterparts[arm.name][drug] = match.name
     return Plan(arms=tuple(arms), added_arms=tuple(added), counterparts=counterparts, control=control.name,
                 points=tuple(scenario.sweep_points()), n_patients=scenario.population.size,
