@@ -66,7 +66,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -187,6 +186,25 @@ _BLOCKS = parameter_blocks()
 
 
 # --------------------------------------------------------------------------- small helpers
+
+
+class _FrozenDict(dict):
+    """A read-only, hashable and picklable dict (parameter overrides of a frozen Scenario)."""
+
+    def _readonly(self, *args, **kwargs):
+        raise TypeError("Scenario.parameters is read-only; build a new Scenario instead")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly
+    __ior__ = _readonly
+
+    def __hash__(self):
+        return hash(tuple(sorted(self.items())))
+
+    def __reduce__(self):
+        return (type(self), (dict(self),))
+
+    def __repr__(self):
+        return f"{dict(self)!r}"
 
 
 def _fmt_time(hours: float) -> str:
@@ -713,19 +731,21 @@ class Scenario:
         raw = self.parameters
         if not isinstance(raw, Mapping):
             raise ScenarioError("parameters", "must be a mapping <block>.<name>: value", _shown(raw))
-        flat: dict[str, tuple[object, str]] = {}
+        flat: list[tuple[str, object, str]] = []
         for key, value in raw.items():
             # nested form {neratinib: {CL: 250 L/h}} is the same as {neratinib.CL: 250 L/h}
             if isinstance(key, str) and "." not in key and isinstance(value, Mapping):
-                for sub, v in value.items():
-                    flat[f"{key}.{sub}"] = (v, f"parameters.{key}.{sub}")
+                flat.extend((f"{key}.{sub}", v, f"parameters.{key}.{sub}") for sub, v in value.items())
             else:
-                flat[str(key) if not isinstance(key, str) else key] = (value, f"parameters.{key}")
-        out = {}
-        for key, (value, path) in flat.items():
+                flat.append((key, value, f"parameters.{key}"))
+        out: dict[str, float] = {}
+        for key, value, path in flat:
             target = _resolve(key, path, None)
-            out[f"{target.block}.{target.name}"] = _parameter_value(value, target.block, target.parameter, path)
-        object.__setattr__(self, "parameters", MappingProxyType(out))
+            canonical = f"{target.block}.{target.name}"
+            if canonical in out:
+                raise ScenarioError(path, "is given twice", show_value=False)
+            out[canonical] = _parameter_value(value, target.block, target.parameter, path)
+        object.__setattr__(self, "parameters", _FrozenDict(out))
 
     def _check_sweep(self) -> None:
         raw = self.sweep
@@ -774,7 +794,7 @@ class Scenario:
                                 f"{MAX_SWEEP_POINTS}; sweep fewer values", show_value=False)
 
     def _check_regimens(self) -> None:
-        """Every regimen, as written and with every swept value, must dose within the run.
+        """Every regimen, as written and with every swept value, must expand within the run.
 
         Regimen sweeps with at most :data:`MAX_COMBINATIONS_CHECKED` value
         combinations are checked combination by combination, larger ones one axis
@@ -793,11 +813,12 @@ class Scenario:
                     self._check_in_run(r, point)
 
     def _check_in_run(self, r: Regimen, point: Mapping[str, float]) -> None:
-        """``r`` starts before the end of the run and expands to a sane number of doses."""
+        """``r`` expands to a sane number of doses within the run.
+
+        A regimen that starts at or after the end of the run is allowed (it gives no
+        dose): shortening a scenario's duration must not invalidate it.
+        """
         where = f" (at sweep point {self._point_text(point)})" if point else ""
-        if not r.start_h < self.duration_h - TIME_TOL_H:
-            raise ScenarioError(f"{r.path}.start", f"must be before the end of the run "
-                                f"({_fmt_time(self.duration_h)}){where}", _fmt_time(r.start_h))
         try:
             r.dose_times(self.duration_h, rng=np.random.default_rng(0))
         except InputError as err:
@@ -1044,6 +1065,14 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1 reads on/off/yes/no as booleans, which would turn the regimen keys `on` and `off`
+# into True and False: only true/false are booleans here (as in YAML 1.2).
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 # YAML 1.1 reads 1e-6 (no dot) as a string; scenario authors mean a number.
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
