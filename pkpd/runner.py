@@ -37,9 +37,11 @@ from pkpd.solvers.status import SolverStatus
 from pkpd.system import (DEPOT_CMT, N_STATES, OBSERVABLES, PATHS, READOUTS, SYSTEM, dose_modifiers,
                          initial_states, observables, parameter_matrix)
 
-__all__ = ["Plan", "plan", "run", "DRUG_NAMES"]
+__all__ = ["Plan", "plan", "run", "DRUG_NAMES", "BIOPSY_MARKERS"]
 
 DRUG_NAMES = ("neratinib", "ruxolitinib")
+#: the biopsy panel (RPPA-like): phospho-proteins, SOCS3, IL-6 and the proliferation signal
+BIOPSY_MARKERS = ("pEGFR", "pERK", "pAKT", "pSTAT3", "SOCS3", "IL6", "P")
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,14 @@ def _dataset(scenario: Scenario, p: Plan, obs: dict, baseline: dict, stats: np.n
         data[f"{k}_rel"] = (dims, rel, {"units": "1", "long_name": f"{k} relative to the untreated baseline"})
         data[f"{k}_baseline"] = ((*sweep_dims, "patient"), base,
                                  {"units": "1", "long_name": f"{k} at the untreated steady state"})
+    if len(scenario.biopsies_h):
+        # reverse-phase protein array-like panel: log2 fold change from the untreated baseline
+        idx = np.searchsorted(p.times, np.asarray(scenario.biopsies_h) - 1e-9)
+        panel = np.stack([np.log2(data[f"{m}_rel"][1][..., idx]) for m in BIOPSY_MARKERS], axis=-1)
+        coords["biopsy_time"] = ("biopsy_time", p.times[idx], {"units": "h", "long_name": "biopsy time"})
+        coords["marker"] = ("marker", list(BIOPSY_MARKERS))
+        data["biopsy_log2fc"] = ((*dims[:-1], "biopsy_time", "marker"), panel,
+                                 {"units": "1", "long_name": "biopsy readout, log2 fold change from baseline"})
     data["ss_interval"] = (("arm", *sweep_dims, "drug", "bound"), unflat(ss_window, True),
                            {"units": "h", "long_name": "last complete dosing interval of each drug (start, end), "
                                                        "used for steady-state exposure"})
