@@ -40,6 +40,10 @@ def atomic_path(target: str | os.PathLike, directory: bool = False):
         tmp = Path(name)
     try:
         yield tmp
+        if not directory:  # mkstemp creates 0600; give the file the usual permissions
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         if directory and target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
