@@ -6,14 +6,16 @@ exit code 2 (no traceback, no partial output).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import sys
 
 import click
 
 from pkpd import __version__
-from pkpd.errors import PKPDError
+from pkpd.errors import InputError, PKPDError
 
 
 def _user_errors(fn):
@@ -126,7 +128,7 @@ def _table(records: list[dict], keys: list[str]) -> None:
 
 
 @main.command("run")
-@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("scenario", type=click.Path(dir_okay=False), required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=True), default=None,
               help="Result file (NetCDF; a folder for --format zarr). Default: <scenario name>.nc")
 @click.option("--format", "fmt", type=click.Choice(["netcdf", "zarr"]), default="netcdf", show_default=True)
@@ -134,22 +136,43 @@ def _table(records: list[dict], keys: list[str]) -> None:
               help="Also write the trajectories as a tidy long CSV table.")
 @click.option("--plots", "plots_dir", type=click.Path(file_okay=False), default=None,
               help="Also write the standard figures (PNG) into this folder.")
+@click.option("--on-failure", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+              help="A failed integration stops the run (fail), or is marked in 'status' and left out of the "
+                   "metrics (skip).")
+@click.option("--resume", is_flag=True,
+              help="Keep finished groups in OUTPUT.checkpoint/ and reuse them when run again after an interruption.")
+@click.option("--from", "from_result", type=click.Path(dir_okay=True), default=None,
+              help="Re-run the scenario recorded in an earlier result (instead of SCENARIO).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
 @_user_errors
-def run_cmd(scenario, output, fmt, csv_path, plots_dir, quiet):
+def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from_result, quiet):
     """Simulate every arm x sweep point x patient of SCENARIO and write the labelled dataset."""
-    from pkpd.io import write_dataset, write_tidy_csv
+    from pkpd.checkpoint import Checkpoint
+    from pkpd.io import read_dataset, write_dataset, write_tidy_csv
     from pkpd.metrics import summary_records
     from pkpd.runner import plan, run
     from pkpd.scenario import load_scenario
 
-    sc = load_scenario(scenario)
+    if (scenario is None) == (from_result is None):
+        raise InputError("run", "give either a SCENARIO file or --from RESULT", show_value=False)
+    if from_result is not None:
+        text = read_dataset(from_result).attrs["scenario"]
+        sc = load_scenario(text if "\n" in text else text + "\n")
+    else:
+        sc = load_scenario(scenario)
     p = plan(sc)
     if p.added_arms and not quiet:
         click.echo("added arms for the comparisons: " + ", ".join(p.added_arms), err=True)
     output = output or f"{sc.name}.nc"
-    ds = run(sc, progress=_progress(quiet))
-    write_dataset(ds, output, fmt)
+    checkpoint = Checkpoint(f"{output}.checkpoint", sc.text, on_failure) if resume else None
+    with _interruptible(checkpoint):
+        ds = run(sc, progress=_progress(quiet), on_failure=on_failure, checkpoint=checkpoint)
+        write_dataset(ds, output, fmt)
+    if checkpoint is not None:
+        checkpoint.remove()
+    if ds.attrs.get("n_failed"):
+        click.echo(f"warning: {ds.attrs['n_failed']} patient simulation(s) failed and were left out of the "
+                   "metrics (see the 'status' variable)", err=True)
     if csv_path:
         write_tidy_csv(ds, csv_path)
     written = [output] + ([csv_path] if csv_path else [])
@@ -161,6 +184,25 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, quiet):
     if not quiet:
         _print_table(summary_records(ds))
         click.echo("wrote " + ", ".join(str(w) for w in written), err=True)
+
+
+@contextlib.contextmanager
+def _interruptible(checkpoint):
+    """Turn SIGTERM into KeyboardInterrupt; on either, say so and exit 130 with no output written."""
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    except KeyboardInterrupt:
+        kept = (f"; finished groups are kept in {checkpoint.folder}, run again with --resume to continue"
+                if checkpoint is not None else "")
+        click.echo(f"\ninterrupted: no output written{kept}", err=True)
+        sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @main.command("validate")

@@ -49,5 +49,8 @@ class SolverError(PKPDError, RuntimeError):
         self.status = int(status)
         self.t = t
         self.subject = subject
-        where = f" (subject {subject})" if subject is not None else ""
+        if subject is None:
+            where = ""
+        else:
+            where = f" ({subject})" if isinstance(subject, str) else f" (subject {subject})"
         super().__init__(f"solver failed{where} at t={t:.6g} h: {message}")

@@ -34,8 +34,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
-from pkpd.analysis.exposure import auc, cmax, cmin
-from pkpd.analysis.inhibition import bliss_excess, hsa_excess, inhibition, tgi
+from pkpd.analysis.inhibition import bliss_excess, hsa_excess, tgi
 
 __all__ = ["compute_metrics", "METRICS", "summary_records"]
 
@@ -64,47 +63,27 @@ def _summarise(x: np.ndarray) -> np.ndarray:
     return np.moveaxis(q, 0, -1)
 
 
-def _exposure(t, conc, window):
-    """Per-patient CMAX, CTROUGH, AUCTAU of one drug; conc (..., patient, time), window (..., 2)."""
-    out = {k: np.full(conc.shape[:-1], np.nan) for k in ("CMAX", "CTROUGH", "AUCTAU")}
-    for idx in np.ndindex(window.shape[:-1]):
-        t0, t1 = window[idx]
-        if not np.isfinite(t0):
-            continue
-        c = conc[idx]
-        w = (float(t0), float(t1))
-        out["CMAX"][idx] = cmax(t, c, window=w)
-        out["CTROUGH"][idx] = cmin(t, c, window=w)
-        out["AUCTAU"][idx] = auc(t, c, w[0], w[1])
-    return out
-
-
 def compute_metrics(ds: xr.Dataset) -> xr.Dataset:
-    """The metrics Dataset (dims ``arm``, sweep dims, [``drug``], ``stat``) of a run Dataset."""
-    t = ds["time"].values
+    """The metrics Dataset (dims ``arm``, sweep dims, [``drug``], ``stat``) of a run Dataset.
+
+    Uses the per-patient reductions the runner stores (window means of the readouts,
+    ``<metric>_individual`` exposure) and the tumour volume at the first and last stored
+    times; failed patients (NaN) are left out of the percentiles.
+    """
     arms = list(ds["arm"].values)
     control = arms.index(ds.attrs["control_arm"])
-    window = tuple(float(x) for x in np.atleast_1d(ds.attrs["evaluation_window_h"]))
-    patient_axis_dims = [d for d in ds["P"].dims if d != "time"]  # arm, *sweep, patient
     per_patient = {}
-    # exposure per drug
     for key in ("CMAX", "CTROUGH", "AUCTAU"):
-        per_patient[key] = np.full(ds["conc"].shape[:-2] + (ds.sizes["drug"],), np.nan)
-    conc = ds["conc"].values                 # arm, *sweep, patient, time, drug
-    win = ds["ss_interval"].values           # arm, *sweep, drug, bound
-    for d in range(ds.sizes["drug"]):
-        e = _exposure(t, conc[..., d], win[..., d, :])
-        for key in e:
-            per_patient[key][..., d] = e[key]
-    # inhibition versus control (paired by patient)
+        per_patient[key] = ds[f"{key}_individual"].values              # arm, *sweep, patient, drug
     for name, readout in (("pEGFR_inhibition", "pEGFR"), ("pSTAT3_inhibition", "pSTAT3"),
                           ("proliferation_inhibition", "P")):
-        x = ds[readout].values
-        per_patient[name] = inhibition(t, x, x[control:control + 1], window=window)
+        m = ds[f"{readout}_window_mean"].values                       # arm, *sweep, patient
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_patient[name] = 1.0 - m / m[control:control + 1]
     vol = ds["tumor_volume"].values
+    t = ds["time"].values
     per_patient["tumor_change"] = vol[..., -1] / vol[..., 0] - 1.0
     per_patient["tgi"] = tgi(t, vol, vol[control:control + 1], t_end=float(t[-1]))
-    # synergy on combination rows
     combos = ast.literal_eval(ds.attrs.get("combinations", "{}") or "{}")
     for name in ("bliss_excess", "hsa_excess", "bliss_excess_pSTAT3", "hsa_excess_pSTAT3"):
         per_patient[name] = np.full(vol.shape[:-1], np.nan)
@@ -117,8 +96,8 @@ def compute_metrics(ds: xr.Dataset) -> xr.Dataset:
             e = per_patient[base]
             per_patient["bliss_excess" + suffix][i] = bliss_excess(e[i], e[a], e[b])
             per_patient["hsa_excess" + suffix][i] = hsa_excess(e[i], e[a], e[b])
+    summary_dims = [d for d in ds["status"].dims if d != "patient"]
     out = {}
-    summary_dims = patient_axis_dims[:-1]
     for name, x in per_patient.items():
         units, long_name = METRICS[name]
         if name in ("CMAX", "CTROUGH", "AUCTAU"):
@@ -126,6 +105,8 @@ def compute_metrics(ds: xr.Dataset) -> xr.Dataset:
                          {"units": units, "long_name": long_name})
         else:
             out[name] = ((*summary_dims, "stat"), _summarise(x), {"units": units, "long_name": long_name})
+    out["n_evaluable"] = (tuple(summary_dims), (ds["status"].values == 0).sum(axis=-1),
+                          {"units": "1", "long_name": "patients whose integration succeeded"})
     return xr.Dataset(out, coords={"stat": ("stat", list(STATS))})
 
 

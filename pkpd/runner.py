@@ -2,11 +2,18 @@
 
 The runner expands a validated :class:`pkpd.scenario.Scenario`: it adds the arms
 that the comparisons need (an untreated control, and the monotherapy arms that
-match each combination arm, said in ``attrs["added_arms"]``), samples the virtual
-patients once (the same patients in every arm, so comparisons are paired), builds
-one event table per arm and sweep point, and integrates all patients of it in
-parallel compiled threads.  It then computes the observables (concentrations in
-nM, signaling readouts, tumour size) and the metrics of :mod:`pkpd.metrics`.
+match each combination arm, listed in ``attrs["added_arms"]``), samples the
+virtual patients once per sweep point (the same patients in every arm, so
+comparisons are paired), and simulates one *group* (an arm at a sweep point, all
+patients in parallel compiled threads) at a time.
+
+Each group is reduced as soon as it is simulated, on the full output grid: the
+time averages of every readout over the evaluation window, the steady-state
+exposure of each drug, the biopsy panel; only then are trajectories thinned to the
+times that ``store`` keeps.  So metrics do not depend on what is stored, and memory
+stays bounded by the stored grid.  Groups are independent and deterministic, so
+they can be checkpointed, resumed (:mod:`pkpd.checkpoint`), or sent to other
+executors, and the result is identical.
 
 Dimensions of the result: ``arm``, one per swept key (named with ``_`` for ``.``,
 e.g. ``neratinib_dose``), ``patient``, ``time`` (h; coordinate ``day`` too) and
@@ -16,6 +23,7 @@ e.g. ``neratinib_dose``), ``patient``, ``time`` (h; coordinate ``day`` too) and
 from __future__ import annotations
 
 import math
+import os
 import time as _time
 from dataclasses import dataclass
 from typing import Callable
@@ -24,8 +32,9 @@ import numpy as np
 import xarray as xr
 
 from pkpd import __version__
-from pkpd.errors import SolverError
-from pkpd.events import build_events
+from pkpd.analysis.exposure import auc, cmax, cmin
+from pkpd.analysis.inhibition import time_average
+from pkpd.errors import ScenarioError, SolverError
 from pkpd.models.drugs import get_drug
 from pkpd.population import sample_parameters
 from pkpd.scenario import Arm, Scenario
@@ -37,11 +46,15 @@ from pkpd.solvers.status import SolverStatus
 from pkpd.system import (DEPOT_CMT, N_STATES, OBSERVABLES, PATHS, READOUTS, SYSTEM, dose_modifiers,
                          initial_states, observables, parameter_matrix)
 
-__all__ = ["Plan", "plan", "run", "DRUG_NAMES", "BIOPSY_MARKERS"]
+__all__ = ["Plan", "plan", "run", "run_group", "assemble", "DRUG_NAMES", "BIOPSY_MARKERS", "ON_FAILURE"]
 
 DRUG_NAMES = ("neratinib", "ruxolitinib")
 #: the biopsy panel (RPPA-like): phospho-proteins, SOCS3, IL-6 and the proliferation signal
 BIOPSY_MARKERS = ("pEGFR", "pERK", "pAKT", "pSTAT3", "SOCS3", "IL6", "P")
+ON_FAILURE = ("fail", "skip")
+#: patients handed to the compiled threads at once (Python checks for interrupts between chunks)
+PATIENT_CHUNK = 64
+_EXPOSURE = ("CMAX", "CTROUGH", "AUCTAU")
 
 
 @dataclass(frozen=True)
@@ -54,17 +67,24 @@ class Plan:
     control: str
     points: tuple[dict, ...]
     n_patients: int
-    times: np.ndarray
+    times: np.ndarray           # the full integration output grid, h
+    stored: np.ndarray          # the times kept in the result, h (a subset of ``times``)
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.arms) * len(self.points)
 
     @property
     def n_simulations(self) -> int:
-        return len(self.arms) * len(self.points) * self.n_patients
+        return self.n_groups * self.n_patients
 
     @property
     def memory_bytes(self) -> int:
-        """Memory of the stored trajectories (float64): states during integration + observables."""
-        per_sim = self.times.size * (N_STATES + 2 * len(DRUG_NAMES) + 2 * len(READOUTS) + 2) * 8
-        return self.n_simulations * per_sim
+        """Peak memory estimate (float64): the stored result plus one group on the full grid."""
+        per_time = N_STATES + 2 * len(DRUG_NAMES) + 2 * len(READOUTS) + 2
+        result = self.n_simulations * self.stored.size * (per_time - N_STATES) * 8
+        group = self.n_patients * self.times.size * per_time * 8 * 2
+        return result + group
 
     def describe(self) -> str:
         lines = [f"arms ({len(self.arms)}): " + ", ".join(a.name for a in self.arms)]
@@ -72,9 +92,18 @@ class Plan:
             lines.append("added for the comparisons: " + ", ".join(self.added_arms))
         lines.append(f"sweep points: {len(self.points)}")
         lines.append(f"patients per arm and point: {self.n_patients}")
-        lines.append(f"simulations: {self.n_simulations} ({N_STATES} states, {self.times.size} output times)")
+        lines.append(f"simulations: {self.n_simulations} ({N_STATES} states, {self.times.size} output times, "
+                     f"{self.stored.size} stored)")
         lines.append(f"estimated memory: {self.memory_bytes / 2**20:.1f} MiB")
         return "\n".join(lines)
+
+
+def available_memory() -> int:
+    """Bytes of physical memory this process can expect to use (total RAM, or 8 GiB if unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
 
 
 def _arm_drugs(arm: Arm) -> tuple[str, ...]:
@@ -113,11 +142,24 @@ def plan(scenario: Scenario) -> Plan:
             counterparts[arm.name][drug] = match.name
     return Plan(arms=tuple(arms), added_arms=tuple(added), counterparts=counterparts, control=control.name,
                 points=tuple(scenario.sweep_points()), n_patients=scenario.population.size,
-                times=scenario.times_h())
+                times=scenario.times_h(), stored=scenario.stored_times_h())
 
 
-def _patient_parameters(scenario: Scenario, point: dict) -> np.ndarray:
-    """(n_patients, n_parameters): overrides at ``point`` times each patient's PK variability."""
+def check_memory(p: Plan, limit: int | None = None) -> None:
+    """Refuse, before any work, a run whose estimated memory exceeds 80% of the machine's."""
+    limit = int(0.8 * available_memory()) if limit is None else limit
+    if p.memory_bytes > limit:
+        raise ScenarioError("store", f"the run needs about {p.memory_bytes / 2**30:.1f} GiB, more than the "
+                            f"{limit / 2**30:.1f} GiB available; use 'store: scans' or 'store: daily', a coarser "
+                            "'output_every', or a smaller population", show_value=False)
+
+
+def patient_parameters(scenario: Scenario, point: dict) -> np.ndarray:
+    """(n_patients, n_parameters): overrides at ``point`` times each patient's PK variability.
+
+    Patient ``i`` draws from its own random stream of the scenario seed, so its
+    parameters do not depend on how patients are split into groups or workers.
+    """
     pop = scenario.population
     P = parameter_matrix(pop.size, scenario.parameters_at(point))
     for name in DRUG_NAMES:
@@ -150,111 +192,196 @@ def _doses(regimens, duration_h):
     return doses
 
 
-def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None) -> xr.Dataset:
-    """Simulate every arm x sweep point x patient of ``scenario``; return trajectories and metrics.
+def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fail") -> dict:
+    """Simulate arm ``i`` at sweep point ``j`` for every patient; return stored arrays and reductions.
 
-    ``progress(done, total)`` is called after each arm x sweep point.
-    Raises :class:`pkpd.errors.SolverError` naming the arm, sweep point and patient of a failure.
+    The result holds, per patient: observables on the stored grid, window means of the
+    readouts, steady-state exposure per drug, the biopsy panel, the status code and the
+    time reached.  Deterministic: the same inputs give bitwise the same arrays.
     """
-    from pkpd.metrics import compute_metrics
-
-    p = plan(scenario)
+    arm, point = p.arms[i], p.points[j]
     t = p.times
     opts = scenario.solver
     segment = get_method(opts.method).segment
-    opts_arr, atol = opts.opts_array(), opts.atol_array(N_STATES)
-    n_arm, n_pt, n_pat, n_t = len(p.arms), len(p.points), p.n_patients, t.size
-    obs = {k: np.zeros((n_arm, n_pt, n_pat, n_t, len(DRUG_NAMES)) if k.startswith("conc")
-                       else (n_arm, n_pt, n_pat, n_t)) for k in OBSERVABLES}
-    baseline = {k: np.zeros((n_pt, n_pat)) for k in READOUTS}
-    stats = np.zeros((n_arm, n_pt, N_STATS), np.int64)
-    ss_window = np.full((n_arm, n_pt, len(DRUG_NAMES), 2), np.nan)
-    total, done = n_arm * n_pt, 0
+    P = patient_parameters(scenario, point)
+    Y0 = initial_states(P)
+    regimens = scenario.arm_regimens(arm, point)
+    rec = _records_from_doses(_doses(regimens, scenario.duration_h), t)
+    ev = _event_table(SYSTEM, rec, P[0], dose_modifiers, lambda q: f"arm {arm.name}, dose {q}")
+    n_pat = P.shape[0]
+    Y = np.zeros((n_pat, t.size, N_STATES))
+    S = np.zeros((n_pat, N_STATS), np.int64)
+    status = np.zeros(n_pat, np.int64)
+    t_fail = np.zeros(n_pat)
+    atol, opts_arr = opts.atol_array(N_STATES), opts.opts_array()
+    # Patients go to the compiled threads in chunks, so that Python regains control (and
+    # Ctrl-C / SIGTERM are acted on) at least every chunk.
+    for c0 in range(0, n_pat, PATIENT_CHUNK):
+        c = slice(c0, min(c0 + PATIENT_CHUNK, n_pat))
+        n_c = c.stop - c.start
+        integrate_population(SYSTEM.rhs, segment, Y0[c], P[c], *ev.kernel_args(),
+                             np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64), *ev.ss_args(),
+                             Y[c], atol, opts_arr, S[c], status[c], t_fail[c])
+    bad = np.flatnonzero(status)
+    fallback = 0
+    if bad.size and not get_method(opts.method).stiff:
+        # The explicit method stalled (stiffness, or steps too small): retry those patients with
+        # the stiff method at the same tolerances before calling them failed.
+        stiff = get_method("radau5").segment
+        for s in bad:
+            S[s] = 0
+            y_s, st_s, tf_s = Y[s:s + 1], status[s:s + 1], t_fail[s:s + 1]
+            integrate_population(SYSTEM.rhs, stiff, Y0[s:s + 1], P[s:s + 1], *ev.kernel_args(),
+                                 np.zeros(1, np.int64), np.full(1, len(ev), np.int64), *ev.ss_args(),
+                                 y_s, atol, opts_arr, S[s:s + 1], st_s, tf_s)
+        fallback = int(bad.size)
+        bad = np.flatnonzero(status)
+    if bad.size and on_failure == "fail":
+        s = int(bad[0])
+        where = f"arm {arm.name}" + (f", sweep point {point}" if point else "") + f", patient {s}"
+        raise SolverError(status[s], SolverStatus(status[s]).message, t_fail[s], where)
+    o = observables(Y, P)
+    base = observables(Y0[:, None, :], P)
+    if bad.size:
+        for v in o.values():
+            v[bad] = np.nan
+    keep = np.searchsorted(t, p.stored)
+    out = {"status": status, "t_fail": t_fail, "steps": S[:, ST_STEPS].sum(), "rhs": S[:, ST_RHS].sum(),
+           "fallback": fallback}
+    for k, v in o.items():
+        out[k] = v[:, keep]
+    for k in READOUTS:
+        out[f"{k}_baseline"] = base[k][:, 0]
+        out[f"{k}_window_mean"] = time_average(t, o[k], window=scenario.window_h)
+    windows = np.array([_last_interval([r for r in regimens if r.drug == d], scenario.duration_h)
+                        for d in DRUG_NAMES])
+    out["ss_interval"] = windows
+    for key in _EXPOSURE:
+        out[key] = np.full((n_pat, len(DRUG_NAMES)), np.nan)
+    for d in range(len(DRUG_NAMES)):
+        t0, t1 = windows[d]
+        if not np.isfinite(t0):
+            continue
+        c = o["conc"][..., d]
+        out["CMAX"][:, d] = cmax(t, c, window=(t0, t1))
+        out["CTROUGH"][:, d] = cmin(t, c, window=(t0, t1))
+        out["AUCTAU"][:, d] = auc(t, c, t0, t1)
+    if len(scenario.biopsies_h):
+        idx = np.searchsorted(t, np.asarray(scenario.biopsies_h) - 1e-9)
+        out["biopsy_log2fc"] = np.stack(
+            [np.log2(o[m][:, idx] / base[m][:, 0][:, None]) for m in BIOPSY_MARKERS], axis=-1)
+    return out
+
+
+def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None, *, on_failure: str = "fail",
+        checkpoint=None, map_groups: Callable | None = None) -> xr.Dataset:
+    """Simulate every arm x sweep point x patient of ``scenario``; return trajectories and metrics.
+
+    Parameters
+    ----------
+    progress : ``progress(done, total)``, called after each group (arm x sweep point).
+    on_failure : ``"fail"`` raises :class:`SolverError` naming the arm, sweep point and patient
+        of the first failed integration; ``"skip"`` marks failed patients in the ``status``
+        variable, leaves their trajectories NaN and excludes them from metrics (counted in
+        ``n_failed``).
+    checkpoint : a :class:`pkpd.checkpoint.Checkpoint` keeping finished groups on disk, or None.
+    map_groups : ``map_groups(fn, items)`` returning results in order (e.g. a Dask executor);
+        default: the groups run one after another here, each in parallel threads.
+    """
+    from pkpd.metrics import compute_metrics
+
+    if on_failure not in ON_FAILURE:
+        raise ScenarioError("on_failure", "must be one of " + ", ".join(ON_FAILURE), on_failure)
+    p = plan(scenario)
+    check_memory(p)
+    items = [(i, j) for j in range(len(p.points)) for i in range(len(p.arms))]
+    results: dict = {}
+    if checkpoint is not None:
+        results.update(checkpoint.load(items))
+    todo = [it for it in items if it not in results]
     t_start = _time.perf_counter()
-    for j, point in enumerate(p.points):
-        P = _patient_parameters(scenario, point)
-        Y0 = initial_states(P)
-        base = observables(Y0[:, None, :], P)
-        for k in READOUTS:
-            baseline[k][j] = base[k][:, 0]
-        for i, arm in enumerate(p.arms):
-            regimens = scenario.arm_regimens(arm, point)
-            for d, drug in enumerate(DRUG_NAMES):
-                ss_window[i, j, d] = _last_interval([r for r in regimens if r.drug == drug], scenario.duration_h)
-            rec = _records_from_doses(_doses(regimens, scenario.duration_h), t)
-            ev = _event_table(SYSTEM, rec, P[0], dose_modifiers, lambda q: f"arms[{arm.name}] dose {q}")
-            Y = np.zeros((n_pat, n_t, N_STATES))
-            S = np.zeros((n_pat, N_STATS), np.int64)
-            status = np.zeros(n_pat, np.int64)
-            t_fail = np.zeros(n_pat)
-            start = np.zeros(n_pat, np.int64)
-            end = np.full(n_pat, len(ev), np.int64)
-            integrate_population(SYSTEM.rhs, segment, Y0, P, *ev.kernel_args(), start, end, *ev.ss_args(),
-                                 Y, atol, opts_arr, S, status, t_fail)
-            bad = np.flatnonzero(status)
-            if bad.size:
-                s = int(bad[0])
-                where = f"arm {arm.name}" + (f", sweep point {point}" if point else "") + f", patient {s}"
-                raise SolverError(status[s], SolverStatus(status[s]).message, t_fail[s], where)
-            stats[i, j] = S.sum(axis=0)
-            o = observables(Y, P)
-            for k in OBSERVABLES:
-                obs[k][i, j] = o[k]
-            done += 1
-            if progress is not None:
-                progress(done, total)
-    elapsed = _time.perf_counter() - t_start
-    ds = _dataset(scenario, p, obs, baseline, stats, ss_window)
-    ds.attrs["elapsed_s"] = round(elapsed, 3)
+    done = len(results)
+
+    def finished(item, res):
+        nonlocal done
+        results[item] = res
+        if checkpoint is not None:
+            checkpoint.save(item, res)
+        done += 1
+        if progress is not None:
+            progress(done, len(items))
+
+    if map_groups is None:
+        for item in todo:
+            finished(item, run_group(scenario, p, *item, on_failure=on_failure))
+    else:
+        for item, res in zip(todo, map_groups(lambda it: run_group(scenario, p, *it, on_failure=on_failure), todo)):
+            finished(item, res)
+    ds = assemble(scenario, p, results)
+    ds.attrs["elapsed_s"] = round(_time.perf_counter() - t_start, 3)
     return xr.merge([ds, compute_metrics(ds)], combine_attrs="override")
 
 
-def _dataset(scenario: Scenario, p: Plan, obs: dict, baseline: dict, stats: np.ndarray,
-             ss_window: np.ndarray) -> xr.Dataset:
+def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:
+    """Stack the groups' results into the labelled Dataset (without metrics)."""
     sweep_dims = [a.key.replace(".", "_") for a in scenario.sweep]
     shape = [len(a.values) for a in scenario.sweep]
-    n_arm, n_pat, n_t = len(p.arms), p.n_patients, p.times.size
+    n_arm, n_pt = len(p.arms), len(p.points)
 
-    def unflat(x, trailing):
-        return x.reshape((n_arm, *shape) + x.shape[2:]) if trailing else x.reshape((*shape,) + x.shape[1:])
+    def stack(key):
+        first = results[(0, 0)][key]
+        arr = np.empty((n_arm, n_pt) + np.shape(first), dtype=np.asarray(first).dtype)
+        for (i, j), res in results.items():
+            arr[i, j] = res[key]
+        return arr.reshape((n_arm, *shape) + arr.shape[2:])
 
     dims = ("arm", *sweep_dims, "patient", "time")
     coords = {
         "arm": ("arm", [a.name for a in p.arms]),
-        "patient": ("patient", np.arange(n_pat)),
-        "time": ("time", p.times, {"units": "h", "long_name": "time since the start of treatment"}),
-        "day": ("time", p.times / 24.0, {"units": "d", "long_name": "time since the start of treatment"}),
+        "patient": ("patient", np.arange(p.n_patients)),
+        "time": ("time", p.stored, {"units": "h", "long_name": "time since the start of treatment"}),
+        "day": ("time", p.stored / 24.0, {"units": "d", "long_name": "time since the start of treatment"}),
         "drug": ("drug", list(DRUG_NAMES)),
     }
     for a, dim in zip(scenario.sweep, sweep_dims):
-        unit = {"dose": "mg"}.get(a.name, "h" if a.kind == "regimen" else SYSTEM.parameters[PATHS[a.key]].unit
-                                  if a.key in PATHS else "1")
+        unit = {"dose": "mg", "count": "1"}.get(a.name, "h" if a.kind == "regimen" else
+                                                 SYSTEM.parameters[PATHS[a.key]].unit if a.key in PATHS else "1")
         coords[dim] = (dim, np.array(a.values), {"units": unit, "long_name": a.key, "sweep_key": a.key})
         coords[f"{dim}_label"] = (dim, list(a.labels))
+    pdims = ("arm", *sweep_dims, "patient")
     data = {}
     for k, (units, long_name) in OBSERVABLES.items():
-        x = unflat(obs[k], True)
-        data[k] = (dims + (("drug",) if k.startswith("conc") else ()), x, {"units": units, "long_name": long_name})
+        data[k] = (dims + (("drug",) if k.startswith("conc") else ()), stack(k),
+                   {"units": units, "long_name": long_name})
     for k in READOUTS:
-        base = unflat(baseline[k], False)  # (*sweep, patient)
-        rel = unflat(obs[k], True) / base[None, ..., None]
-        data[f"{k}_rel"] = (dims, rel, {"units": "1", "long_name": f"{k} relative to the untreated baseline"})
-        data[f"{k}_baseline"] = ((*sweep_dims, "patient"), base,
-                                 {"units": "1", "long_name": f"{k} at the untreated steady state"})
-    if len(scenario.biopsies_h):
-        # reverse-phase protein array-like panel: log2 fold change from the untreated baseline
-        idx = np.searchsorted(p.times, np.asarray(scenario.biopsies_h) - 1e-9)
-        panel = np.stack([np.log2(data[f"{m}_rel"][1][..., idx]) for m in BIOPSY_MARKERS], axis=-1)
-        coords["biopsy_time"] = ("biopsy_time", p.times[idx], {"units": "h", "long_name": "biopsy time"})
-        coords["marker"] = ("marker", list(BIOPSY_MARKERS))
-        data["biopsy_log2fc"] = ((*dims[:-1], "biopsy_time", "marker"), panel,
-                                 {"units": "1", "long_name": "biopsy readout, log2 fold change from baseline"})
-    data["ss_interval"] = (("arm", *sweep_dims, "drug", "bound"), unflat(ss_window, True),
+        base = stack(f"{k}_baseline")
+        data[f"{k}_rel"] = (dims, data[k][1] / base[..., None], {"units": "1",
+                            "long_name": f"{k} relative to the untreated baseline"})
+        data[f"{k}_baseline"] = (pdims, base, {"units": "1", "long_name": f"{k} at the untreated steady state"})
+        data[f"{k}_window_mean"] = (pdims, stack(f"{k}_window_mean"),
+                                    {"units": "1", "long_name": f"{k} time-averaged over the evaluation window"})
+    for key, long_name in (("CMAX", "steady-state maximum concentration"),
+                           ("CTROUGH", "steady-state trough concentration"),
+                           ("AUCTAU", "steady-state AUC over one dosing interval")):
+        data[f"{key}_individual"] = (pdims + ("drug",), stack(key),
+                                     {"units": "nM*h" if key == "AUCTAU" else "nM", "long_name": long_name})
+    data["ss_interval"] = (("arm", *sweep_dims, "drug", "bound"), stack("ss_interval"),
                            {"units": "h", "long_name": "last complete dosing interval of each drug (start, end), "
                                                        "used for steady-state exposure"})
-    data["solver_steps"] = (("arm", *sweep_dims), unflat(stats[..., ST_STEPS], True),
+    if len(scenario.biopsies_h):
+        idx = np.searchsorted(p.times, np.asarray(scenario.biopsies_h) - 1e-9)
+        coords["biopsy_time"] = ("biopsy_time", p.times[idx], {"units": "h", "long_name": "biopsy time"})
+        coords["marker"] = ("marker", list(BIOPSY_MARKERS))
+        data["biopsy_log2fc"] = (pdims + ("biopsy_time", "marker"), stack("biopsy_log2fc"),
+                                 {"units": "1", "long_name": "biopsy readout, log2 fold change from baseline"})
+    status = stack("status")
+    data["status"] = (pdims, status, {"units": "1", "long_name": "solver status (0 = success)",
+                                      "flag_meanings": "; ".join(f"{s.value}={s.name}" for s in SolverStatus)})
+    data["t_fail"] = (pdims, np.where(status != 0, stack("t_fail"), np.nan),
+                      {"units": "h", "long_name": "time at which a failed integration stopped"})
+    data["solver_steps"] = (("arm", *sweep_dims), stack("steps"),
                             {"units": "1", "long_name": "accepted solver steps, all patients"})
-    data["solver_rhs_evaluations"] = (("arm", *sweep_dims), unflat(stats[..., ST_RHS], True),
+    data["solver_rhs_evaluations"] = (("arm", *sweep_dims), stack("rhs"),
                                       {"units": "1", "long_name": "right-hand-side evaluations, all patients"})
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(
@@ -266,6 +393,8 @@ def _dataset(scenario: Scenario, p: Plan, obs: dict, baseline: dict, stats: np.n
                f"max_steps={scenario.solver.max_steps}",
         control_arm=p.control, added_arms=", ".join(p.added_arms),
         combinations=repr(p.counterparts), evaluation_window_h=list(scenario.window_h),
-        sweep_keys=", ".join(a.key for a in scenario.sweep),
+        sweep_keys=", ".join(a.key for a in scenario.sweep), store=scenario.store,
+        n_failed=int(np.count_nonzero(status)),
+        n_stiff_fallback=int(stack("fallback").sum()),
     )
     return ds
