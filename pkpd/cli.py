@@ -143,9 +143,13 @@ def _table(records: list[dict], keys: list[str]) -> None:
               help="Keep finished groups in OUTPUT.checkpoint/ and reuse them when run again after an interruption.")
 @click.option("--from", "from_result", type=click.Path(dir_okay=True), default=None,
               help="Re-run the scenario recorded in an earlier result (instead of SCENARIO).")
+@click.option("--executor", type=click.Choice(["threads", "dask"]), default="threads", show_default=True,
+              help="Run groups here in parallel threads, or on a Dask cluster.")
+@click.option("--scheduler", default=None, help="Dask scheduler address, or 'local' to start a LocalCluster.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary table.")
 @_user_errors
-def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from_result, quiet):
+def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from_result, executor, scheduler,
+            quiet):
     """Simulate every arm x sweep point x patient of SCENARIO and write the labelled dataset."""
     from pkpd.checkpoint import Checkpoint
     from pkpd.io import read_dataset, write_dataset, write_tidy_csv
@@ -165,8 +169,11 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
         click.echo("added arms for the comparisons: " + ", ".join(p.added_arms), err=True)
     output = output or f"{sc.name}.nc"
     checkpoint = Checkpoint(f"{output}.checkpoint", sc.text, on_failure) if resume else None
-    with _interruptible(checkpoint):
-        ds = run(sc, progress=_progress(quiet), on_failure=on_failure, checkpoint=checkpoint)
+    from pkpd.executors import executor as make_executor
+
+    with _interruptible(checkpoint), make_executor(executor, scheduler) as map_groups:
+        ds = run(sc, progress=_progress(quiet), on_failure=on_failure, checkpoint=checkpoint,
+                 map_groups=map_groups)
         write_dataset(ds, output, fmt)
     if checkpoint is not None:
         checkpoint.remove()

@@ -155,3 +155,14 @@ def test_rerun_from_a_result_reproduces_it(tmp_path):
     a, b = read_dataset(first), read_dataset(again)
     assert a.attrs["scenario"] == b.attrs["scenario"] and a.attrs["seed"] == b.attrs["seed"] == 11
     xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+
+
+def test_dask_local_cluster_gives_bitwise_the_threaded_result(tmp_path):
+    pytest.importorskip("dask.distributed", reason="the dask extra is not installed")
+    from pkpd.executors import executor
+
+    sc = load_scenario(POP.format(size=4))
+    threaded = run(sc)
+    with executor("dask", "local", n_workers=2) as map_groups:
+        distributed = run(sc, map_groups=map_groups)
+    xr.testing.assert_identical(threaded.drop_attrs(), distributed.drop_attrs())
