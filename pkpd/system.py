@@ -106,7 +106,7 @@ _STATES = (
 assert len(_STATES) == N_STATES
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into composed right-hand sides
 def _free_nM(amount_mg, volume_l, mw, fu):
     """Free concentration, nM, from an amount (mg) in a volume (L); never below 0."""
     return fu * max(amount_mg, 0.0) / volume_l * 1.0e6 / mw

@@ -125,7 +125,7 @@ pk1cmt = ModelSpec(
 # =============================================================================
 # pk1cmt_oral: one compartment, first-order absorption
 # =============================================================================
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into composed right-hand sides
 def rhs_pk1cmt_oral(t, y, p, dydt):
     """dA/dt of ``pk1cmt_oral``: y = [DEPOT, CENT] mg, p = [CL, V, KA]; writes mg/h."""
     absorption = p[2] * y[0]
@@ -218,7 +218,7 @@ pk2cmt = ModelSpec(
 # =============================================================================
 # pk2cmt_oral: two compartments, first-order absorption
 # =============================================================================
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into composed right-hand sides
 def rhs_pk2cmt_oral(t, y, p, dydt):
     """dA/dt of ``pk2cmt_oral``: y = [DEPOT, CENT, PERIPH] mg, p = [CL, Vc, Q, Vp, KA]; writes mg/h."""
     absorption = p[4] * y[0]

@@ -132,7 +132,7 @@ N_GOMPERTZ = len(GOMPERTZ_PARAMETERS)  # 7
 
 
 # ---------------------------------------------------------------------------------- kernels
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into composed right-hand sides
 def kill_rate(P, K_max, IC50_K, n_K):
     """Damage rate K(P) (per h): ``K_max * d**n_K / (IC50_K**n_K + d**n_K)``, ``d = max(0, 1 - P)``."""
     d = max(1.0 - P, 0.0)
@@ -140,7 +140,7 @@ def kill_rate(P, K_max, IC50_K, n_K):
     return K_max * dn / (IC50_K ** n_K + dn)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into composed right-hand sides
 def _damage_chain(y, growth, kill, k1, dydt):
     """Shared transit chain: X1 grows and is damaged; X2 -> X3 -> X4 -> death at rate k1."""
     dydt[0] = growth - kill * y[0]
@@ -149,7 +149,7 @@ def _damage_chain(y, growth, kill, k1, dydt):
     dydt[3] = k1 * (y[2] - y[3])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into composed right-hand sides
 def tumor_rhs(t, y, p, P_signal, dydt):
     """Simeoni block kernel: d(X1..X4)/dt (mm³/h) at proliferation signal ``P_signal`` (1 = untreated).
 

@@ -330,7 +330,7 @@ NETWORK = Network(
 
 
 # ---------------------------------------------------------------------------------- kernels
-@njit(cache=True)
+@njit(cache=True, inline="always")  # inlined into composed right-hand sides
 def network_rhs(t, y, p, c_ner_u, c_rux_u, dydt):
     """Block kernel: d(y)/dt of the network (per h) at free concentrations ``c_ner_u``, ``c_rux_u`` (nM).
 
