@@ -53,6 +53,8 @@ METRICS = {
     "hsa_excess_pSTAT3": ("1", "pSTAT3 inhibition above the best monotherapy"),
 }
 STATS = ("median", "p05", "p95")
+#: virtual-trial endpoints (pkpd.trial) reported by ``pkpd summary`` when present
+TRIAL_ENDPOINTS = ("orr", "orr_low", "orr_high", "dcr", "median_dor_months", "median_pfs_months")
 
 
 def _summarise(x: np.ndarray) -> np.ndarray:
@@ -141,6 +143,9 @@ def summary_records(ds: xr.Dataset) -> list[dict]:
                 if many:
                     rec[f"{name}_p05"] = _num(v.sel(stat="p05"))
                     rec[f"{name}_p95"] = _num(v.sel(stat="p95"))
+        for name in TRIAL_ENDPOINTS:
+            if name in ds:
+                rec[name] = _num(ds[name].isel(sel))
         records.append(rec)
     return records
 

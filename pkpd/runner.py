@@ -43,6 +43,7 @@ from pkpd.solvers import get_method
 from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
 from pkpd.solvers.integrate import integrate_population
 from pkpd.solvers.status import SolverStatus
+from pkpd.variability import apply_variability
 from pkpd.system import (DEPOT_CMT, N_STATES, OBSERVABLES, PATHS, READOUTS, SYSTEM, dose_modifiers,
                          initial_states, observables, parameter_matrix)
 
@@ -170,6 +171,8 @@ def patient_parameters(scenario: Scenario, point: dict) -> np.ndarray:
             path = f"{name}.{pname}"
             if path in PATHS and typical[pname] != 0:
                 P[:, PATHS[path]] *= vp.values[:, j] / typical[pname]
+    # between-patient variability of tumour growth, drug sensitivity and lesion size
+    apply_variability(P, pop.seed, variability=pop.variability)
     return P
 
 
@@ -319,7 +322,13 @@ def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None, 
             finished(item, res)
     ds = assemble(scenario, p, results)
     ds.attrs["elapsed_s"] = round(_time.perf_counter() - t_start, 3)
-    return xr.merge([ds, compute_metrics(ds)], combine_attrs="override")
+    parts = [ds, compute_metrics(ds)]
+    scans = scenario.scan_times_h()
+    if scans.size:
+        from pkpd.trial import trial_endpoints_dataset
+
+        parts.append(trial_endpoints_dataset(ds, scans))
+    return xr.merge(parts, combine_attrs="override")
 
 
 def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:

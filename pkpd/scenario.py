@@ -28,7 +28,7 @@ key                 unit        meaning (default)
                                 max_step}`` (dopri5, 1e-6, 1e-9, 100000, 0, inf)
 ``evaluation``      h           ``{window: [start, end]}`` (the last 7 d)
 ``biopsies``        h           times of biopsy readouts ([])
-``scan_every``      h           tumour assessment interval (6 weeks)
+``scan_every``      h           tumour assessment interval (8 weeks)
 ``store``           --          ``full``, ``daily`` or ``scans`` (full)
 ==================  ==========  ===============================================
 
@@ -137,7 +137,7 @@ MAX_OUTPUT_TIMES = 1_000_000
 
 DEFAULT_OUTPUT_EVERY_H = 1.0
 DEFAULT_WINDOW_H = 7 * HOURS_PER_DAY
-DEFAULT_SCAN_EVERY_H = 6 * HOURS_PER_WEEK
+DEFAULT_SCAN_EVERY_H = 8 * 7 * 24.0  # every 8 weeks, as in the trial
 MAX_COMBINATIONS_CHECKED = 1_000
 """Regimen sweeps with at most this many value combinations are checked combination by combination."""
 

@@ -168,7 +168,7 @@ def test_times_grid_and_stored_times():
     assert times[0] == 0 and times[-1] == 72 and np.all(np.diff(times) > 0)
     assert s2.stored_times_h().tolist() == [0, 24, 48, 72]
     s3 = load_scenario("name: g\nduration: 10 weeks\nstore: scans\nbiopsies: [14 d]\narms: [{name: c}]\n")
-    assert s3.stored_times_h().tolist() == [0, 336, 1008, 1680]  # baseline, biopsy, scan at 6 weeks, end
+    assert s3.stored_times_h().tolist() == [0, 336, 1344, 1680]  # baseline, biopsy, scan at 8 weeks (default), end
     assert s3.times_h().size == 1681
 
 
