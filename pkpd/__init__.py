@@ -23,3 +23,36 @@ from pkpd.errors import (  # noqa: E402
     ScenarioError as ScenarioError,
     SolverError as SolverError,
 )
+
+# Public API, imported on first use so that ``import pkpd`` (and ``pkpd --help``) stay fast.
+_LAZY = {
+    # simulation (single models: ``from pkpd.simulate import simulate, simulate_data``)
+    "run": "pkpd.runner", "plan": "pkpd.runner",
+    # inputs
+    "load_scenario": "pkpd.scenario", "Scenario": "pkpd.scenario", "Dose": "pkpd.dosing",
+    "Regimen": "pkpd.regimens", "read_nonmem": "pkpd.data", "SolverOptions": "pkpd.solvers",
+    # registries
+    "MODELS": "pkpd.models", "get_model": "pkpd.models", "DRUGS": "pkpd.models.drugs",
+    "get_drug": "pkpd.models.drugs", "SOLVERS": "pkpd.solvers", "SYSTEM": "pkpd.system",
+    # results
+    "read_dataset": "pkpd.io", "write_dataset": "pkpd.io", "summary_records": "pkpd.metrics",
+}
+
+__all__ = [
+    "__version__",
+    # functions
+    "run", "plan", "load_scenario", "read_nonmem",
+    "read_dataset", "write_dataset", "summary_records", "get_model", "get_drug",
+    # classes and registries
+    "Scenario", "Dose", "Regimen", "SolverOptions", "MODELS", "DRUGS", "SOLVERS", "SYSTEM",
+    # exceptions
+    "PKPDError", "InputError", "ScenarioError", "DataError", "ModelError", "SolverError",
+]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pkpd' has no attribute {name!r}")
