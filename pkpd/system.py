@@ -21,12 +21,14 @@ Parameters are named ``<block>_<name>`` (``neratinib_CL``, ``signaling_kinact``,
 ``<block>.<name>``; see :data:`PATHS`.  Dosing parameters (``<drug>_tlag``,
 ``<drug>_F``) act on dose records, not in the kernel (see :func:`dose_modifiers`).
 
-Why the stiff solver by default: the network's phospho-cycles relax in minutes
-(ERK 20 /h, STAT3 export 4.5 /h) while doses come every 12-24 h and the tumour
-changes over weeks.  An explicit method must keep its steps below its stability
-limit (about 3.3/20 h) for all 1344 h even when nothing changes; Radau IIA is
-L-stable and steps over the fast relaxations, so it takes far fewer steps at the
-same accuracy (see ``benchmarks/``).
+Which solver: the network's fastest relaxation (about 30 /h, the ERK cycle) makes the
+system mildly stiff.  Dormand-Prince's steps are stability-limited at about 0.11 h
+(some 12,000 steps over 56 days), but each costs only 6 right-hand-side evaluations;
+Radau IIA is not stability-limited, yet still needs short steps to follow the absorption
+after each dose (its error estimate is order 3), and each step costs Newton iterations and
+LU factorisations.  Measured at rtol 1e-6 (``benchmarks/``), Dopri5 is about 4x faster, so
+it is the default; the runner retries any patient on whom Dopri5 stalls with Radau IIA,
+which is also the choice for stiffer parameter sets.
 """
 
 from __future__ import annotations

@@ -1,0 +1,96 @@
+"""The benchmark suite runs end to end on tiny sizes and its numbers are sane.
+
+Correctness only: every engine agrees with the reference solution and every
+count is finite.  Timings are never asserted (they depend on the machine).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for `benchmarks`
+
+from benchmarks import engines as E  # noqa: E402
+from benchmarks import problems as PR  # noqa: E402
+from benchmarks.report import render  # noqa: E402
+from benchmarks.suite import Config, run, scaled_error  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run(Config.tiny_config(), log=lambda msg: None)
+
+
+def _finite(x):
+    return x is not None and math.isfinite(x)
+
+
+def test_every_timed_row_has_finite_numbers_and_a_small_error(result):
+    timed = [r for r in result["rows"] if r["time_s"] is not None]
+    engines = {(r["problem"], r["n_subjects"], r["engine"], r["method"], r["rhs"]) for r in timed}
+    # pkpd (both methods) and scipy LSODA (both rhs kinds) on both problems, one subject and a population
+    for prob in ("pk2cmt", "system"):
+        for pop in (False, True):
+            rows = [e for e in engines if e[0] == prob and (e[1] > 1) == pop]
+            assert {(e[2], e[3]) for e in rows} >= {("pkpd", "dopri5"), ("pkpd", "radau5"), ("scipy", "LSODA")}
+    for r in timed:
+        assert r["time_s"] > 0 and _finite(r["subjects_per_s"])
+        assert _finite(r["x_vs_lsoda_py"]) and _finite(r["x_vs_lsoda_jit"])
+        assert _finite(r["max_err"]) and r["max_err"] < 1e-4, r  # rtol 1e-6: errors are ~1e-7 .. 1e-5
+        if r["engine"] in ("pkpd", "scipy"):
+            assert r["steps"] > 0 and r["rhs_evals"] >= r["steps"], r
+
+
+def test_references_agree_with_each_other(result):
+    for name, err in result["notes"]["reference_check"].items():
+        assert err < 1e-8, name
+
+
+def test_thread_scaling_overhead_and_radau_records(result):
+    assert {t["threads"] for t in result["threads"]} >= {1}
+    assert all(t["time_s"] > 0 and _finite(t["subjects_per_s"]) for t in result["threads"])
+    for o in result["overhead"]:
+        assert 0 < o["kernel_s"] and 0 < o["simulate_s"]
+    for case in result["radau"]["cases"]:
+        pk, sp = case["pkpd_radau5"], case["scipy_Radau"]
+        assert pk["steps"] > 0 and sp["steps"] > 0
+        # the compiled radau5 is a port of scipy's Radau: step counts within a few percent
+        assert abs(pk["steps"] - sp["steps"]) <= 0.05 * sp["steps"]
+    assert result["radau"]["max_abs_eigenvalue_per_h"] > 0
+
+
+def test_report_renders_every_section(result):
+    md = render(result)
+    for heading in ("(a) mrgsolve benchmark shape", "(b) full coupled model", "Thread scaling",
+                    "radau5 vs scipy Radau", "Start-up"):
+        assert heading in md
+    assert "| pkpd | dopri5 | compiled |" in md
+
+
+def test_dejit_runs_the_same_rhs_in_the_interpreter():
+    sy = PR.system(1, days=1)
+    f_py = E.dejit(sy.model.rhs)
+    y = sy.Y0[0].copy()
+    y[1], y[4] = 120.0, 10.0
+    d_jit, d_py = np.zeros(sy.n_states), np.zeros(sy.n_states)
+    sy.model.rhs(3.0, y, sy.P[0], d_jit)
+    f_py(3.0, y, sy.P[0], d_py)
+    np.testing.assert_allclose(d_py, d_jit, rtol=1e-13, atol=1e-15)
+    assert not hasattr(f_py, "py_func")  # a plain Python function, not a Numba dispatcher
+
+
+def test_scipy_restarts_match_the_exact_pk_solution_and_pkpd():
+    pk = PR.pk2cmt(2, n_doses=4, end_h=96.0)
+    exact = E.exact_pk2cmt(pk, [0, 1])
+    Y, _ = E.scipy_run(pk, [0, 1], "LSODA", "jit", 1e-8, 1e-10)
+    assert scaled_error(Y, exact) < 1e-6
+    Yp, c = E.pkpd_population(pk, [0, 1], "dopri5", 1e-8, 1e-10)
+    assert scaled_error(Yp, exact) < 1e-6 and c["steps"] > 0
+    # doses land where the problem says: DEPOT jumps by 100 mg at every dose time
+    assert pk.bolus_time.tolist() == [0.0, 24.0, 48.0, 72.0]
+    assert np.all(pk.bolus_state == 0) and np.all(pk.bolus_amt == 100.0)
