@@ -16,7 +16,21 @@ Kinds (``pkpd plot OUT.nc KIND -o FILE.png``):
 ``tumor``     tumour volume (or diameter) per arm over time
 ``heatmap``   a metric over a two-key sweep for one arm, with the Bliss excess
 ``schedules`` metrics per arm as horizontal bars
+``waterfall`` best change of the target lesion per patient of one arm, sorted,
+              coloured by best overall response (RECIST 1.1), -30% / +20% lines
+``swimmer``   time on study per patient of one arm (months): response onset,
+              progression, an arrow for patients still on study
+``spider``    change of the target lesion at each scan per patient of one arm
+``km``        Kaplan–Meier curves of duration of response and progression-free
+              survival per arm, censoring ticks, numbers at risk
+``orr``       objective response rate per arm (or per sweep point) with its exact
+              95% interval
 ============  ==================================================================
+
+The last five need the virtual-trial endpoints (:mod:`pkpd.trial`), which a run
+of a scenario with scans (``scan_every``) carries; the one-arm kinds default to
+the combination arm and colour patients by best overall response
+(:data:`RESPONSE_COLORS`).
 
 For populations (more than one patient) lines are the median over patients and
 bands (or error bars) the 5th-95th percentiles.  Arms keep their colour in every
@@ -54,7 +68,9 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 from pkpd.errors import InputError
 
 __all__ = ["KINDS", "plot", "save", "standard_set", "arm_colors", "label",
-           "plot_pk", "plot_signaling", "plot_tumor", "plot_heatmap", "plot_schedules"]
+           "plot_pk", "plot_signaling", "plot_tumor", "plot_heatmap", "plot_schedules",
+           "plot_waterfall", "plot_swimmer", "plot_spider", "plot_km", "plot_orr",
+           "RESPONSE_COLORS", "RESPONSE_ORDER"]
 
 #: Readouts of the signaling figure, one panel each (a panel may overlay several).
 #: JAK and SOCS3 (the feedback on JAK) sit side by side: overlaid, their daily swings hide each other.
@@ -398,7 +414,16 @@ def _log_floor(ax, values: list[np.ndarray], decades: float = 4.0) -> None:
 def _titles(fig: Figure, main: str, ds: xr.Dataset, notes: Sequence[str]) -> None:
     """Figure title: ``main`` over a subtitle naming the scenario, the sweep point and the population."""
     name = ds.attrs.get("scenario_name") or ds.attrs.get("title") or ""
-    sub = " · ".join([str(name)] * bool(name) + [n for n in notes if n])
+    parts = [str(name)] * bool(name) + [n for n in notes if n]
+    width = max(40, int(fig.get_figwidth() * 10.5))      # characters of a 12.5-pt line across the figure
+    lines, line = [], ""
+    for p in parts:                                      # break the subtitle between notes, not inside one
+        if line and len(line) + 3 + len(p) > width:
+            lines.append(line)
+            line = p
+        else:
+            line = f"{line} · {p}" if line else p
+    sub = "\n".join(lines + [line] * bool(line))
     fig.suptitle(f"{main}\n{sub}" if sub else main, fontsize=12.5)
 
 
@@ -999,6 +1024,587 @@ def plot_schedules(ds: xr.Dataset, *, arm=None, metric=None, drug: str | None = 
     return fig
 
 
+# --------------------------------------------------------------------------- virtual-trial kinds
+
+#: Best-overall-response categories in the order of the legends, and their colours.
+RESPONSE_ORDER = ("CR", "PR", "SD", "PD", "NE")
+RESPONSE_COLORS = {"CR": "#08306b", "PR": "#4a90d9", "SD": "#b3b3b3", "PD": "#c62828", "NE": "#ffffff"}
+_RESPONSE_NAMES = {"CR": "complete response", "PR": "partial response", "SD": "stable disease",
+                   "PD": "progressive disease", "NE": "not evaluable"}
+_DAYS_PER_MONTH = 30.4375           # pkpd.analysis.response.DAYS_PER_MONTH (365.25 / 12)
+_PR_LINE, _PD_LINE = -30.0, 20.0     # RECIST 1.1 thresholds drawn on waterfall and spider plots
+
+
+def _require_trial(ds: xr.Dataset, names: Sequence[str], kind: str) -> None:
+    """Raise the one-line InputError of a trial kind on a dataset without the endpoints it needs."""
+    if "best_response" not in ds:
+        raise InputError(kind, "needs trial endpoints (run a scenario with scans, e.g. 'scan_every: 8 weeks')",
+                         show_value=False)
+    missing = [n for n in names if n not in ds]
+    if missing:
+        raise InputError(kind, f"needs trial endpoints; the dataset lacks {', '.join(missing)}",
+                         show_value=False)
+
+
+def _one_arm(ds: xr.Dataset, arm, kind: str) -> str:
+    """The one arm a per-patient trial figure shows: ``arm``, else the combination arm, else the
+    first treated arm."""
+    if arm is None:
+        combo = _default_combination_arm(ds)
+        if combo is not None:
+            return combo
+        control = _control_arm(ds)
+        names = [a for a in _select_arms(ds, None, include_added=False) if a != control]
+        return names[0] if names else _arm_names(ds)[0]
+    arms = _select_arms(ds, arm, include_added=True)
+    if len(arms) != 1:
+        raise InputError("arm", f"{kind} plots show one arm; name one (arms: {', '.join(_arm_names(ds))})",
+                         arm)
+    return arms[0]
+
+
+def _response_labels(da: xr.DataArray) -> np.ndarray:
+    """Labels (``CR`` ...) of response codes, read through the variable's ``flag_meanings``."""
+    codes = np.asarray(da.values)
+    meanings = str(da.attrs.get("flag_meanings", " ".join(("NE", "CR", "PR", "SD", "PD")))).split()
+    values = np.atleast_1d(np.asarray(da.attrs.get("flag_values", np.arange(len(meanings))))).astype(int)
+    lookup = dict(zip(values.tolist(), meanings))
+    flat = [lookup.get(int(c), "NE") if np.isfinite(c) else "NE" for c in codes.astype(float).ravel()]
+    return np.asarray(flat, dtype=object).reshape(codes.shape)
+
+
+def _response_handles(labels: np.ndarray, *, kind: str = "patch") -> list:
+    """Legend entries of the response categories present, with their counts."""
+    handles = []
+    for r in RESPONSE_ORDER:
+        n = int(np.count_nonzero(labels == r))
+        if not n:
+            continue
+        text = f"{r}: {_RESPONSE_NAMES[r]} (n = {n})"
+        if kind == "line":
+            handles.append(Line2D([], [], color=_response_edge(r), lw=2.0, marker="o", ms=4, label=text))
+        else:
+            handles.append(Patch(facecolor=RESPONSE_COLORS[r], edgecolor=_response_edge(r), lw=0.8,
+                                 hatch="////" if r == "NE" else None, label=text))
+    return handles
+
+
+def _response_edge(r: str) -> str:
+    """Outline (and line) colour of a response category: NE, white, gets a grey outline."""
+    return "0.45" if r == "NE" else RESPONSE_COLORS[r]
+
+
+def _rate_text(ds: xr.Dataset, name: str = "orr") -> str:
+    """``ORR 39% (95% CI 28–50%)`` from the stored rate of a dataset cut at one arm and point."""
+    if not {name, f"{name}_low", f"{name}_high"} <= set(ds.data_vars):
+        return ""
+    r, lo, hi = (float(ds[v]) for v in (name, f"{name}_low", f"{name}_high"))
+    if not np.isfinite(r):
+        return ""
+    return f"{name.upper()} {100 * r:.0f}% (95% CI {100 * lo:.0f}–{100 * hi:.0f}%)"
+
+
+def _trial_notes(one: xr.Dataset, arm: str) -> list[str]:
+    """Subtitle notes of a one-arm trial figure: the arm, N, ORR with its interval."""
+    n = int(one.sizes.get("patient", 1))
+    return [f"arm {arm}, N = {n}", _rate_text(one, "orr")]
+
+
+def _threshold_lines(ax) -> None:
+    """Dashed RECIST lines at -30% (PR) and +20% (PD), labelled at the right, and a line at 0."""
+    for y, text in ((_PR_LINE, "−30% (PR)"), (_PD_LINE, "+20% (PD)")):
+        ax.axhline(y, color="0.25", lw=1.0, ls="--", zorder=1)
+        ax.text(1.006, y, text, transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=9,
+                color="0.25", clip_on=False)
+    ax.axhline(0.0, color="0.2", lw=0.8, zorder=1)
+
+
+def plot_waterfall(ds: xr.Dataset, *, arm=None, cap: float | None = 100.0,
+                   point: Mapping | None = None) -> Figure:
+    """Waterfall plot: best change of the target lesion from baseline, a bar per patient of one arm.
+
+    Bars are sorted from the largest growth (left) to the deepest shrinkage (right)
+    and coloured by the best overall response (RECIST 1.1, confirmed); dashed lines
+    mark -30% (partial response) and +20% (progression).  Patients without a
+    post-baseline scan have no bar (the subtitle counts them).
+
+    Parameters
+    ----------
+    ds : run dataset with the trial endpoints ``best_pct_change`` and ``best_response``
+    arm : the arm shown; default the combination arm (else the first treated arm)
+    cap : bars above ``cap`` % are cut there and labelled with their value (None: no cap)
+    point : sweep point to show, ``{sweep key: label or value}``; default the first
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require_trial(ds, ["best_pct_change", "best_response"], "waterfall")
+    a = _one_arm(ds, arm, "waterfall")
+    if cap is not None and not (isinstance(cap, (int, float)) and math.isfinite(cap) and cap > _PD_LINE):
+        raise InputError("cap", f"must be a number > {_PD_LINE:g} (%), or None for no cap", cap)
+    sel, notes = _select_point(ds, point=point)
+    one = sel.sel(arm=a)
+    pct = np.asarray(one["best_pct_change"].values, dtype=float)
+    bor = _response_labels(one["best_response"])
+    ok = np.isfinite(pct)
+    rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
+    idx = np.flatnonzero(ok)
+    # largest growth first; ties: worse response first
+    idx = idx[np.lexsort((-np.array([rank[r] for r in bor[idx]]), -pct[idx]))]
+    v, lab = pct[idx], bor[idx]
+    n = v.size
+    shown = np.minimum(v, cap) if cap is not None else v
+    fig = Figure(figsize=(min(15.0, max(9.5, 0.11 * n + 6.0)), 5.8), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(n)
+    ax.bar(x, shown, width=0.82, color=[RESPONSE_COLORS[r] for r in lab],
+           edgecolor=[_response_edge(r) for r in lab], linewidth=0.6, zorder=2)
+    for xi, r in zip(x, lab):
+        if r == "NE":
+            ax.patches[xi].set_hatch("////")
+    if cap is not None:
+        for xi, vi in zip(x, v):
+            if vi > cap + 0.5:
+                ax.text(xi, cap + 1.5, f"+{vi:.0f}", rotation=90, ha="center", va="bottom", fontsize=7,
+                        color="0.2")
+    _threshold_lines(ax)
+    top = float(np.max(shown)) if n else _PD_LINE
+    bottom = float(np.min(shown)) if n else _PR_LINE
+    headroom = 22.0 if cap is not None and top >= cap else 8.0      # room for the values of cut bars
+    ax.set_ylim(min(-100.0, bottom) - 5.0, max(top, _PD_LINE) + headroom)
+    ax.set_xlim(-0.8, max(n, 1) - 0.2)
+    ax.set_xticks([])
+    ax.set_xlabel(f"patients of arm {a} (n = {n}), from largest growth to deepest shrinkage")
+    ax.set_ylabel(label(one["best_pct_change"], width=44))
+    ax.grid(True, axis="y", alpha=0.3, zorder=0)
+    if not n:
+        _check_empty(ax, "no patient has a post-baseline scan")
+    fig.legend(handles=_response_handles(lab), loc="outside right center", frameon=False, fontsize=9.5,
+               title="best overall response\n(RECIST 1.1, confirmed)", title_fontsize=9.5)
+    extra = []
+    if cap is not None and np.any(v > cap + 0.5):
+        extra.append(f"bars cut at +{cap:g}% (value written above)")
+    missing = int(np.count_nonzero(~ok))
+    if missing:
+        extra.append(f"{missing} patient{'s' * (missing > 1)} without a post-baseline scan not shown")
+    _titles(fig, "Best change of the target lesion from baseline", ds,
+            notes + _trial_notes(one, a) + extra)
+    return fig
+
+
+#: Above this many patients, a swimmer plot shows the responders only (unless told otherwise).
+SWIMMER_MAX_PATIENTS = 100
+
+
+def plot_swimmer(ds: xr.Dataset, *, arm=None, responders: bool | None = None,
+                 point: Mapping | None = None) -> Figure:
+    """Swimmer plot: time on study per patient of one arm (months), longest at the top.
+
+    A bar runs from the start of treatment to progression, or to the last scan
+    (data cut-off) for a patient still on study, and is coloured by the best overall
+    response.  Markers: the first scan of the (confirmed) response, progression;
+    an arrow marks a patient still on study without progression (censored).
+
+    Parameters
+    ----------
+    ds : run dataset with the trial endpoints (``pfs_days``, ``pfs_event``,
+        ``response_start_days``, ``best_response``)
+    arm : the arm shown; default the combination arm (else the first treated arm)
+    responders : only the patients with a confirmed response (CR or PR); default (None) every
+        patient up to :data:`SWIMMER_MAX_PATIENTS` patients, the responders only beyond
+    point : sweep point to show, ``{sweep key: label or value}``; default the first
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require_trial(ds, ["pfs_days", "pfs_event", "response_start_days", "best_response"], "swimmer")
+    a = _one_arm(ds, arm, "swimmer")
+    sel, notes = _select_point(ds, point=point)
+    one = sel.sel(arm=a)
+    months = np.asarray(one["pfs_days"].values, dtype=float) / _DAYS_PER_MONTH
+    event = np.asarray(one["pfs_event"].values).astype(bool)
+    onset = np.asarray(one["response_start_days"].values, dtype=float) / _DAYS_PER_MONTH
+    bor = _response_labels(one["best_response"])
+    pids = np.asarray(one["patient"].values) if "patient" in one.coords else np.arange(months.size)
+    keep = np.isfinite(months)
+    if responders is None:
+        responders = int(keep.sum()) > SWIMMER_MAX_PATIENTS
+    if responders:
+        keep &= np.isin(bor, ("CR", "PR"))
+    rank = {r: i for i, r in enumerate(RESPONSE_ORDER)}
+    idx = np.flatnonzero(keep)
+    # longest on study at the top; ties: better response, earlier onset, then ongoing above progressed
+    order = np.lexsort((event[idx], np.nan_to_num(onset[idx], nan=np.inf),
+                        np.array([rank[r] for r in bor[idx]]), -months[idx]))
+    idx = idx[order]
+    n = idx.size
+    end = float(ds["scan_day"].values[-1]) / _DAYS_PER_MONTH if "scan_day" in ds.coords else (
+        float(np.nanmax(months)) if n else 1.0)
+    fig = Figure(figsize=(10.5, min(16.0, max(4.2, 0.125 * n + 2.4))), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(n)
+    h = 0.72 if n > 1 else 0.4
+    ax.barh(y, months[idx], height=h, color=[RESPONSE_COLORS[r] for r in bor[idx]],
+            edgecolor=[_response_edge(r) for r in bor[idx]], linewidth=0.5, zorder=2)
+    for k, r in enumerate(bor[idx]):
+        if r == "NE":
+            ax.patches[k].set_hatch("////")
+    ms = 6.5 if n <= 40 else 5.0
+    on = np.isfinite(onset[idx])
+    ax.plot(onset[idx][on], y[on], ls="none", marker="^", ms=ms, mfc="#ffd21f", mec="black", mew=0.7,
+            zorder=4)
+    pd = event[idx]
+    ax.plot(months[idx][pd], y[pd], ls="none", marker="X", ms=ms + 0.5, mfc="black", mec="white", mew=0.5,
+            zorder=4)
+    span = max(end, float(np.nanmax(months)) if n else end)
+    arrow = 0.035 * span
+    unassessed = (bor[idx] == "NE") & (months[idx] <= 0)      # no evaluable scan: no time on study to show
+    for k in np.flatnonzero(unassessed):
+        ax.text(0.006 * span, y[k], "not evaluable (no assessment)", va="center", ha="left",
+                fontsize=7 if n > 25 else 8, color="0.4")
+    for k in np.flatnonzero(~pd & ~unassessed):
+        ax.annotate("", xy=(months[idx][k] + arrow, y[k]), xytext=(months[idx][k] + 0.004 * span, y[k]),
+                    arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.0,
+                                "mutation_scale": 8 if n > 40 else 10, "shrinkA": 0, "shrinkB": 0},
+                    zorder=4)
+    ax.axvline(end, color="0.4", lw=0.9, ls=":", zorder=1)
+    ax.text(end, 1.005, "last scan\n(data cut-off)", transform=ax.get_xaxis_transform(), ha="center",
+            va="bottom", fontsize=8, color="0.35")
+    ax.set_xlim(0, span + 1.6 * arrow)
+    ax.set_ylim(n - 0.5 if n else 0.5, -0.6)
+    if n <= 45:
+        ax.set_yticks(y, [str(p) for p in pids[idx]], fontsize=7 if n > 25 else 8.5)
+        ax.set_ylabel("patient")
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"patients (n = {n})")
+    step = 3 if span > 9 else (2 if span > 5 else 1)
+    ax.set_xticks(np.arange(0, span + 1e-9, step))
+    ax.set_xlabel("time on study: to progression, or to the last scan [month]")
+    ax.grid(True, axis="x", alpha=0.3, zorder=0)
+    if not n:
+        _check_empty(ax, "no responders" if responders else "no patients")
+    handles = _response_handles(bor[idx]) + [
+        Line2D([], [], ls="none", marker="^", ms=7, mfc="#ffd21f", mec="black", label="response onset\n"
+                                                                                       "(confirmed CR/PR)"),
+        Line2D([], [], ls="none", marker="X", ms=7.5, mfc="black", mec="white", label="progression (PD)"),
+        Line2D([], [], ls="none", marker=r"$\rightarrow$", ms=12, color="black",
+               label="on study, no progression\n(censored)"),
+    ]
+    fig.legend(handles=handles, loc="outside right center", frameon=False, fontsize=9,
+               title="best overall response", title_fontsize=9.5)
+    extra = [f"the {n} responders shown"] if responders else []
+    _titles(fig, "Time on study per patient (swimmer plot)", ds, notes + _trial_notes(one, a) + extra)
+    return fig
+
+
+def plot_spider(ds: xr.Dataset, *, arm=None, point: Mapping | None = None) -> Figure:
+    """Spider plot: change of the target lesion from baseline at each scan, a line per patient of one arm.
+
+    Lines are coloured by the best overall response and stop at the first
+    progression (marked ×), when a patient would leave the study.
+
+    Parameters
+    ----------
+    ds : run dataset with the trial endpoints ``scan_pct_change``, ``scan_response``
+        and ``best_response`` (and the ``scan_day`` coordinate)
+    arm : the arm shown; default the combination arm (else the first treated arm)
+    point : sweep point to show, ``{sweep key: label or value}``; default the first
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require_trial(ds, ["scan_pct_change", "scan_response", "best_response"], "spider")
+    a = _one_arm(ds, arm, "spider")
+    sel, notes = _select_point(ds, point=point)
+    one = sel.sel(arm=a)
+    pct = np.asarray(one["scan_pct_change"].transpose("patient", "scan").values, dtype=float)
+    resp = _response_labels(one["scan_response"].transpose("patient", "scan"))
+    bor = _response_labels(one["best_response"])
+    if "scan_day" in one.coords:
+        t = np.asarray(one["scan_day"].values, dtype=float) / _DAYS_PER_MONTH
+    else:
+        t = np.asarray(one["scan_time"].values, dtype=float) / 24.0 / _DAYS_PER_MONTH
+    fig = Figure(figsize=(10.5, 6.0), layout="constrained")
+    ax = fig.subplots()
+    top = _PD_LINE
+    drawn = 0
+    for r in reversed(RESPONSE_ORDER):          # responders drawn last, on top
+        for p in np.flatnonzero(bor == r):
+            is_pd = resp[p] == "PD"
+            last = int(np.argmax(is_pd)) if is_pd.any() else pct.shape[1] - 1
+            xs, ys = t[: last + 1], pct[p, : last + 1]
+            ok = np.isfinite(ys)
+            if ok.sum() < 1:
+                continue
+            color = _response_edge(r)
+            ax.plot(xs[ok], ys[ok], color=color, lw=1.3, alpha=0.8, marker="o", ms=2.8,
+                    zorder=3 if r in ("CR", "PR") else 2)
+            if is_pd.any() and np.isfinite(pct[p, last]):
+                ax.plot(t[last], pct[p, last], ls="none", marker="X", ms=6.5, mfc=color, mec="white", mew=0.5,
+                        zorder=4)
+            top = max(top, float(np.nanmax(ys[ok])))
+            drawn += 1
+    _threshold_lines(ax)
+    ax.set_ylim(-105, top + 8)
+    ax.set_xlim(t[0] - 0.1, t[-1] + 0.25)
+    span = t[-1] - t[0]
+    step = 3 if span > 9 else (2 if span > 5 else 1)
+    ax.set_xticks(np.arange(0, t[-1] + 1e-9, step))
+    ax.set_xlabel("time since the start of treatment [month]")
+    ax.set_ylabel(label(one["scan_pct_change"], width=44))
+    ax.grid(True, alpha=0.3, zorder=0)
+    if not drawn:
+        _check_empty(ax, "no patient has a measured scan")
+    handles = _response_handles(bor, kind="line") + [
+        Line2D([], [], ls="none", marker="X", ms=7, mfc="0.3", mec="white", label="progression (PD):\n"
+                                                                                   "line ends")]
+    fig.legend(handles=handles, loc="outside right center", frameon=False, fontsize=9,
+               title="best overall response\n(RECIST 1.1, confirmed)", title_fontsize=9.5)
+    scan_every = float(np.median(np.diff(t))) * _DAYS_PER_MONTH / 7.0 if t.size > 1 else math.nan
+    extra = [f"a scan every {scan_every:.0f} weeks"] if np.isfinite(scan_every) else []
+    _titles(fig, "Change of the target lesion from baseline over time (spider plot)", ds,
+            notes + _trial_notes(one, a) + extra)
+    return fig
+
+
+def _km_curve(months: np.ndarray, events: np.ndarray):
+    """Kaplan–Meier estimate of (months, events) with :func:`pkpd.analysis.response.kaplan_meier`."""
+    from pkpd.analysis.response import kaplan_meier
+
+    return kaplan_meier(months, events.astype(bool))
+
+
+def _km_steps(km) -> tuple[np.ndarray, np.ndarray]:
+    """The KM step function as x, y for ``ax.step(where="post")``: 1 from 0, on to the last time."""
+    x = np.concatenate([[0.0], km.time, [km.max_time]])
+    y = np.concatenate([[1.0], km.survival, [km.survival[-1] if km.survival.size else 1.0]])
+    return x, y
+
+
+def _same_steps(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    """True when two step curves (x, y; ``where="post"``) coincide wherever both are drawn."""
+    end = min(a[0][-1], b[0][-1])
+    grid = np.union1d(a[0], b[0])
+    grid = grid[grid <= end]
+
+    def at(c):
+        return c[1][np.clip(np.searchsorted(c[0], grid, side="right") - 1, 0, c[1].size - 1)]
+
+    return bool(grid.size) and bool(np.allclose(at(a), at(b), rtol=0, atol=1e-12))
+
+
+def _median_text(km) -> str:
+    """``median 7.4 mo (95% CI 3.7–NR)`` of a KM curve (NR = not reached)."""
+    est, lo, hi = km.median()
+    f = (lambda v: f"{v:.1f}" if np.isfinite(v) else "NR")
+    if not np.isfinite(est):
+        return "median NR" + (f" (95% CI {f(lo)}–NR)" if np.isfinite(lo) else "")
+    return f"median {f(est)} mo (95% CI {f(lo)}–{f(hi)})"
+
+
+def plot_km(ds: xr.Dataset, *, arm=None, ci: bool = False, point: Mapping | None = None) -> Figure:
+    """Kaplan–Meier curves of duration of response and of progression-free survival, a line per arm.
+
+    Two panels (months): duration of response among the confirmed responders,
+    from the response onset, and progression-free survival from the start of
+    treatment.  Ticks mark censored patients; the legend gives each arm's median
+    with its Brookmeyer–Crowley 95% CI (NR: not reached); the numbers at risk
+    are tabulated under each panel.
+
+    Parameters
+    ----------
+    ds : run dataset with the trial endpoints (``dor_days``, ``dor_event``, ``pfs_days``, ``pfs_event``)
+    arm : arm name, list of names or comma-separated names; default the scenario's arms
+    ci : shade the pointwise 95% confidence band (log-log) of each curve
+    point : sweep point to show, ``{sweep key: label or value}``; default the first
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    _require_trial(ds, ["dor_days", "dor_event", "pfs_days", "pfs_event"], "km")
+    arms = _select_arms(ds, arm, include_added=False)
+    colors = arm_colors(ds)
+    sel, notes = _select_point(ds, point=point)
+    panels = (("dor", "Duration of response (confirmed responders)", "probability of remaining in response [%]",
+               "months since the response onset [month]"),
+              ("pfs", "Progression-free survival", "progression-free probability [%]",
+               "months since the start of treatment [month]"))
+    rows = 0.3 + 0.2 * len(arms)
+    fig = Figure(figsize=(14.0, 5.4 + 2.0 * rows + 0.3), layout="constrained")
+    grid = fig.add_gridspec(3, 2, height_ratios=[4.6, rows, rows + 0.25])
+    end = float(sel["scan_day"].values[-1]) / _DAYS_PER_MONTH if "scan_day" in sel.coords else None
+    for j, (key, title, ylabel, xlabel) in enumerate(panels):
+        ax = fig.add_subplot(grid[0, j])
+        table = fig.add_subplot(grid[1, j], sharex=ax)
+        curves, handles, steps = [], [], []
+        for a in arms:
+            one = sel.sel(arm=a)
+            days = np.asarray(one[f"{key}_days"].values, dtype=float)
+            ev = np.asarray(one[f"{key}_event"].values).astype(bool)
+            ok = np.isfinite(days)
+            m, e = days[ok] / _DAYS_PER_MONTH, ev[ok]
+            if not m.size:
+                handles.append(Line2D([], [], color=colors[a], lw=2.0, ls=":", label=f"{a}: no responders"))
+                curves.append((a, m))
+                continue
+            km = _km_curve(m, e)
+            x, y = _km_steps(km)
+            k = sum(_same_steps((x, y), other) for other in steps)   # identical curves: dashed, offset
+            ls = ((k - 1) * 4.0, (4.0, 4.0 * k)) if k else "-"
+            steps.append((x, y))
+            ax.step(x, 100 * y, where="post", color=colors[a], lw=2.0, ls=ls, zorder=3)
+            if ci and km.time.size:
+                lo, hi = (np.nan_to_num(np.concatenate([[1.0], c, c[-1:]]), nan=0.0)
+                          for c in (km.lower, km.upper))
+                ax.fill_between(x, 100 * lo, 100 * hi, step="post", color=colors[a], alpha=0.12, lw=0)
+            cens = m[~e]
+            if cens.size:
+                s = np.asarray(km.survival_at(cens)[0], dtype=float)
+                ax.plot(cens, 100 * s, ls="none", marker="|", ms=9, mew=1.4, color=colors[a], zorder=4)
+            n_ev = int(e.sum())
+            events = f"{n_ev} event{'s' * (n_ev != 1)}"
+            handles.append(Line2D([], [], color=colors[a], lw=2.0, ls=ls,
+                                  label=f"{a} (n = {m.size}, {events}): {_median_text(km)}"))
+            curves.append((a, m))
+        ax.axhline(50, color="0.5", lw=0.8, ls=(0, (4, 3)), zorder=1)
+        ax.set_ylim(-2, 104)
+        ax.set_yticks(range(0, 101, 20))
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=11.5)
+        ax.grid(True, alpha=0.3)
+        span = max([float(c.max()) for _, c in curves if c.size] + [end or 0.0, 1.0])
+        if key == "dor" and end is not None:
+            span = max([float(c.max()) for _, c in curves if c.size] + [1.0])
+        step = 3 if span > 9 else (2 if span > 5 else 1)
+        ticks = np.arange(0, span + 1e-9, step)
+        ax.set_xlim(0, span * 1.03)
+        ax.set_xticks(ticks)
+        ax.tick_params(labelbottom=True)
+        ax.set_xlabel(xlabel)
+        legend_ax = fig.add_subplot(grid[2, j])
+        legend_ax.axis("off")
+        legend_ax.legend(handles=handles, loc="upper left", fontsize=9, frameon=False, borderaxespad=0.0,
+                         title="arm (patients, events): median, Brookmeyer–Crowley 95% CI (NR: not reached)",
+                         title_fontsize=9, alignment="left")
+        if not any(c.size for _, c in curves):
+            _check_empty(ax, "no responders in the arms shown" if key == "dor" else "no patients")
+        # numbers at risk
+        table.set_ylim(len(curves) - 0.5, -0.5)
+        for r, (a, m) in enumerate(curves):
+            for tk in ticks:
+                table.text(tk, r, str(int(np.count_nonzero(m >= tk - 1e-9))), ha="center", va="center",
+                           fontsize=8.5, color=colors[a])
+        table.set_yticks(range(len(curves)), [a for a, _ in curves], fontsize=8.5)
+        for tl, (a, _) in zip(table.get_yticklabels(), curves):
+            tl.set_color(colors[a])
+        table.tick_params(left=False, bottom=False, labelbottom=False, pad=12)
+        for s in table.spines.values():
+            s.set_visible(False)
+        table.set_title("number at risk", fontsize=9, loc="left", color="0.3")
+    _titles(fig, "Kaplan–Meier estimates: duration of response and progression-free survival", ds,
+            notes + _hidden_note(ds, arm) + [f"{_n_patients(ds)} virtual patients per arm",
+                                             "tick marks: censored (no progression by the last scan)"])
+    return fig
+
+
+_RATES = {"orr": "Objective response rate (confirmed CR + PR)", "dcr": "Disease-control rate (CR + PR + SD)"}
+
+
+def plot_orr(ds: xr.Dataset, *, arm=None, metric: str = "orr", over: str | None = None,
+             point: Mapping | None = None) -> Figure:
+    """Objective response rate (or disease-control rate) with its exact 95% interval per arm,
+    or per sweep point.
+
+    Without a sweep: a bar per arm (arm colours) with the Clopper–Pearson 95%
+    interval as an error bar, annotated with the rate and the count of responders
+    out of N.  With a sweep: the rate against the points of one sweep key, a
+    point-range per arm.
+
+    Parameters
+    ----------
+    ds : run dataset with the trial endpoints ``orr``, ``orr_low``, ``orr_high`` (or ``dcr`` ...)
+    arm : arm name, list of names or comma-separated names; default the scenario's arms
+    metric : ``"orr"`` (default) or ``"dcr"``
+    over : sweep key (or dimension) on the x axis; default the first sweep key, ``"arm"`` for
+        a bar per arm at one sweep point
+    point : point of the other sweep dimensions, ``{sweep key: label or value}``; default the first
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if metric not in _RATES:
+        raise InputError("metric", f"orr plots show one of {', '.join(_RATES)}", metric)
+    names = [metric, f"{metric}_low", f"{metric}_high"]
+    _require_trial(ds, names, "orr")
+    arms = _select_arms(ds, arm, include_added=False)
+    colors = arm_colors(ds)
+    sweep = _sweep_dims(ds)
+    xdim = None
+    if over is None:
+        xdim = sweep[0] if sweep else None
+    elif str(over) != "arm":
+        xdim = _find_sweep_dim(ds, str(over), "over")
+    sel, notes = _select_point(ds, keep=(xdim,) if xdim else (), point=point)
+    n_pat = int(ds.sizes.get("patient", 1))
+    ylabel = f"{ds[metric].attrs.get('long_name', metric)} [%]"
+
+    def rates(s: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(100.0 * np.atleast_1d(np.asarray(s[v].values, dtype=float)) for v in names)
+
+    if xdim is None:
+        fig = Figure(figsize=(max(6.5, 1.5 * len(arms) + 3.0), 5.4), layout="constrained")
+        ax = fig.subplots()
+        per_arm = np.array([[float(v[0]) for v in rates(sel.sel(arm=a))] for a in arms])
+        r, lo, hi = per_arm.T
+        x = np.arange(len(arms))
+        ax.bar(x, np.nan_to_num(r), width=0.62, color=[mcolors.to_rgba(colors[a], 0.85) for a in arms],
+               edgecolor=[colors[a] for a in arms], zorder=2)
+        err = np.vstack([np.clip(r - lo, 0, None), np.clip(hi - r, 0, None)])
+        ax.errorbar(x, r, yerr=np.nan_to_num(err), fmt="none", ecolor="0.15", capsize=6, lw=1.3, zorder=3)
+        for xi, ri, lo_i, hi_i in zip(x, r, lo, hi):
+            if not np.isfinite(ri):
+                ax.text(xi, 1, "n/a", ha="center", va="bottom", fontsize=9, color="0.4")
+                continue
+            k = int(round(ri / 100.0 * n_pat))
+            ax.text(xi, hi_i + 1.5, f"{ri:.0f}% ({lo_i:.0f}–{hi_i:.0f})\n{k}/{n_pat}", ha="center",
+                    va="bottom", fontsize=9.5)
+        ax.set_xticks(x, arms)
+        ax.set_xlabel("arm")
+        top = float(np.nanmax(hi)) if np.isfinite(hi).any() else 10.0
+    else:
+        npts = sel.sizes[xdim]
+        fig = Figure(figsize=(max(7.5, 1.1 * npts + 4.5), 5.4), layout="constrained")
+        ax = fig.subplots()
+        x = np.arange(npts)
+        width = 0.7 / max(len(arms), 1)
+        top = 10.0
+        for k, a in enumerate(arms):
+            r, lo, hi = rates(sel.sel(arm=a).transpose(xdim, ...))
+            dx = x + (k - (len(arms) - 1) / 2) * width
+            err = np.nan_to_num(np.vstack([np.clip(r - lo, 0, None), np.clip(hi - r, 0, None)]))
+            ax.errorbar(dx, r, yerr=err, color=colors[a], marker="o", ms=6, capsize=3, lw=1.2, ls="none",
+                        label=a, zorder=3, clip_on=False)
+            ax.plot(dx, r, color=colors[a], lw=0.9, alpha=0.55, zorder=2)
+            if np.isfinite(hi).any():
+                top = max(top, float(np.nanmax(hi)))
+        ax.set_xticks(x, [_point_label(sel, xdim, i) for i in range(npts)])
+        ax.set_xlabel(label(sel[xdim]))
+        _arm_legend(fig, arms, colors)
+    ax.set_ylim(0, min(105.0, top + 14.0) if top < 91 else 112.0)
+    ax.set_ylabel("\n".join(textwrap.wrap(ylabel, 48)))
+    ax.grid(True, axis="y", alpha=0.3, zorder=0)
+    _titles(fig, f"{_RATES[metric]}, exact 95% CI", ds,
+            notes + _hidden_note(ds, arm) + [f"N = {n_pat} virtual patients per arm",
+                                             "error bars: Clopper–Pearson interval"])
+    return fig
+
+
 # --------------------------------------------------------------------------- public entry points
 
 #: Plot kinds by name (``pkpd plot OUT.nc KIND``).
@@ -1008,6 +1614,11 @@ KINDS: dict[str, Callable[..., Figure]] = {
     "tumor": plot_tumor,
     "heatmap": plot_heatmap,
     "schedules": plot_schedules,
+    "waterfall": plot_waterfall,
+    "swimmer": plot_swimmer,
+    "spider": plot_spider,
+    "km": plot_km,
+    "orr": plot_orr,
 }
 
 
@@ -1018,9 +1629,10 @@ def plot(ds: xr.Dataset, kind: str, *, arm=None, metric: str | None = None, log:
     Parameters
     ----------
     ds : xarray.Dataset from :func:`pkpd.runner.run` or :func:`pkpd.io.read_dataset`
-    kind : one of :data:`KINDS` (``pk``, ``signaling``, ``tumor``, ``heatmap``, ``schedules``)
+    kind : one of :data:`KINDS` (``pk``, ``signaling``, ``tumor``, ``heatmap``, ``schedules``,
+        ``waterfall``, ``swimmer``, ``spider``, ``km``, ``orr``)
     arm : the arm(s) shown; see each kind's function for its default
-    metric : the metric of ``heatmap`` and ``schedules`` figures
+    metric : the metric of ``heatmap`` and ``schedules`` figures; ``orr`` or ``dcr`` for ``orr``
     log : logarithmic y axis for the time courses (``pk``, ``signaling``, ``tumor``)
     **options : options of the kind's function (e.g. ``free=True`` for pk,
         ``variable="diameter"`` for tumor, ``point={"neratinib.dose": "240 mg"}``)
@@ -1033,7 +1645,8 @@ def plot(ds: xr.Dataset, kind: str, *, arm=None, metric: str | None = None, log:
     ------
     pkpd.errors.InputError
         unknown kind (listing the valid ones), unknown option, arm or metric, or a
-        kind that the dataset cannot support (a heatmap without a two-key sweep).
+        kind that the dataset cannot support (a heatmap without a two-key sweep, a
+        waterfall without trial endpoints).
     """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"plot needs an xarray.Dataset, got {type(ds).__name__}")
@@ -1050,8 +1663,8 @@ def plot(ds: xr.Dataset, kind: str, *, arm=None, metric: str | None = None, log:
     kwargs = dict(options, arm=arm)
     if metric is not None:
         if "metric" not in accepted:
-            raise InputError("metric", f"{kind} plots take no metric (metrics apply to heatmap and "
-                                       "schedules)", show_value=False)
+            raise InputError("metric", f"{kind} plots take no metric (metrics apply to heatmap, "
+                                       "schedules and orr)", show_value=False)
         kwargs["metric"] = metric
     if log:
         if "log" not in accepted:
@@ -1082,7 +1695,10 @@ def standard_set(ds: xr.Dataset, folder: str | os.PathLike) -> list[Path]:
 
     Always ``pk.png``, ``signaling.png`` and ``tumor.png``; ``heatmap.png`` when the
     dataset is swept over two or more keys and has a combination arm;
-    ``schedules.png`` when it has more than two arms.
+    ``schedules.png`` when it has more than two arms; with the virtual-trial
+    endpoints (``best_response``) of a population (more than one patient) with at least one scan after the baseline,
+    ``waterfall.png`` and ``swimmer.png`` of the combination arm (else the first
+    treated arm), ``km.png`` and ``orr.png``.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -1091,6 +1707,8 @@ def standard_set(ds: xr.Dataset, folder: str | os.PathLike) -> list[Path]:
         jobs.append(("heatmap", {}))
     if ds.sizes.get("arm", 0) > 2:
         jobs.append(("schedules", {}))
+    if "best_response" in ds and ds.sizes.get("scan", 0) > 1 and ds.sizes.get("patient", 1) > 1:
+        jobs += [("waterfall", {}), ("swimmer", {}), ("km", {}), ("orr", {})]
     written = []
     for kind, opts in jobs:
         written.append(save(plot(ds, kind, **opts), folder / f"{kind}.png"))
