@@ -178,15 +178,17 @@ def simulate(model: ModelSpec, doses: Sequence[Dose], times, params: Mapping[str
 
 
 def simulate_population(model: ModelSpec, doses: Sequence[Dose], times, P: np.ndarray, Y0: np.ndarray | None = None,
-                        solver: SolverOptions | Mapping | None = None, raise_on_failure: bool = True) -> xr.Dataset:
+                        solver: SolverOptions | Mapping | None = None, raise_on_failure: bool = True,
+                        dose_modifiers: Callable | None = None) -> xr.Dataset:
     """Simulate many subjects sharing one dosing regimen, in parallel compiled threads.
 
     ``P`` is the (n_subjects, n_parameters) matrix of individual parameters in the
     spec's order; ``Y0`` optional (n_subjects, n_states).  Returns a Dataset with
     dimensions ``(subject, time)`` and a ``status`` variable (0 = success); with
     ``raise_on_failure`` a failed subject raises :class:`SolverError` naming it.
-    F, ALAG, R, D come from the model's parameters of the *first* subject; use one
-    event table per subject (``simulate_data``) when they vary between subjects.
+    F, ALAG, R, D (model parameters ``F<n>``... or ``dose_modifiers(records, p)``) are
+    evaluated once, with the *first* subject's parameters, and shared: when they vary
+    between subjects, simulate them as a data set (``simulate_data``), one table each.
     """
     t = _times(times)
     P = np.array(np.atleast_2d(P), dtype=np.float64, order="C")
@@ -197,7 +199,7 @@ def simulate_population(model: ModelSpec, doses: Sequence[Dose], times, P: np.nd
     Y0 = np.array(np.broadcast_to(model.y0() if Y0 is None else Y0, (n_sub, model.n_states)),
                   dtype=np.float64, order="C")  # a writeable copy
     rec = _records_from_doses(doses, t)
-    ev = _event_table(model, rec, P[0], None, lambda k: f"doses (t={rec['time'][k]:g} h)")
+    ev = _event_table(model, rec, P[0], dose_modifiers, lambda k: f"doses (t={rec['time'][k]:g} h)")
     opts, segment, opts_arr, atol = _solver(solver, model.n_states)
     Y_out = np.zeros((n_sub, len(t), model.n_states))
     STATS = np.zeros((n_sub, N_STATS), np.int64)
