@@ -137,18 +137,24 @@ class _Builder:
         self.ss_ptr.append(len(self.cycle))
         return s
 
-    def table(self, n_out: int) -> EventTable:
-        rows = sorted(self.rows, key=lambda r: (r[0], r[1], r[2], r[3]))
-        col = list(zip(*rows)) if rows else [()] * 8
+    def table(self, out_time: np.ndarray, out_src: np.ndarray, out_row: np.ndarray) -> EventTable:
+        """Sort the events, with the outputs (given as arrays) merged in, into an EventTable."""
+        cols = list(zip(*self.rows)) if self.rows else [()] * 8
+        n_o = out_time.shape[0]
+        time = np.concatenate([np.array(cols[0], np.float64), out_time.astype(np.float64)])
+        priority = np.concatenate([np.array(cols[1], np.int64), np.ones(n_o, np.int64)])
+        src = np.concatenate([np.array(cols[2], np.int64), out_src.astype(np.int64)])
+        # an output comes after every other event of its own record
+        sub = np.concatenate([np.array(cols[3], np.int64), np.full(n_o, self.sub, np.int64)])
+        order = np.lexsort((sub, src, priority, time))
+        kind = np.concatenate([np.array(cols[4], np.int64), np.full(n_o, OUT, np.int64)])[order]
+        cmt = np.concatenate([np.array(cols[5], np.int64), np.zeros(n_o, np.int64)])[order]
+        value = np.concatenate([np.array(cols[6], np.float64), np.zeros(n_o)])[order]
+        ids = np.concatenate([np.array(cols[7], np.int64), out_row.astype(np.int64)])[order]
         cy = list(zip(*self.cycle)) if self.cycle else [()] * 4
         n = self.n_states
         return EventTable(
-            time=np.array(col[0], dtype=np.float64),
-            kind=np.array(col[4], dtype=np.int64),
-            cmt=np.array(col[5], dtype=np.int64),
-            value=np.array(col[6], dtype=np.float64),
-            id=np.array(col[7], dtype=np.int64),
-            src=np.array(col[2], dtype=np.int64),
+            time=time[order], kind=kind, cmt=cmt, value=value, id=ids, src=src[order],
             inf_rate=np.array(self.inf_rate, dtype=np.float64),
             ss_ii=np.array(self.ss_ii, dtype=np.float64),
             ss_r0=np.array(self.ss_r0, dtype=np.float64).reshape(len(self.ss_ii), n),
@@ -157,7 +163,7 @@ class _Builder:
             cy_kind=np.array(cy[1], dtype=np.int64),
             cy_cmt=np.array(cy[2], dtype=np.int64),
             cy_value=np.array(cy[3], dtype=np.float64),
-            n_out=n_out,
+            n_out=int(out_row.max()) + 1 if n_o else 0,
         )
 
 
@@ -174,17 +180,17 @@ def build_events(records, n_states: int) -> EventTable:
     n_states : number of model states.
     """
     b = _Builder(n_states)
-    n_out = 0
-    n_rec = len(records["time"])
-    for r in range(n_rec):
+    evid = np.asarray(records["evid"])
+    # Only dose and reset records need Python; outputs are merged in as arrays.
+    for r in np.flatnonzero((evid == 1) | (evid == 3) | (evid == 4)):
+        r = int(r)
         T = float(records["time"][r])
-        evid = int(records["evid"][r])
         ss = int(records["ss"][r])
-        if evid in (3, 4) or (evid in (1, 4) and ss == 1):
+        if evid[r] in (3, 4) or (evid[r] in (1, 4) and ss == 1):
             b.add(T, T, r, RESET)
         amt = float(records["amt"][r])
         rate = float(records["rate"][r])
-        if evid in (1, 4) and (amt > 0.0 or (ss and rate > 0.0)):
+        if evid[r] in (1, 4) and (amt > 0.0 or (ss and rate > 0.0)):
             c = int(records["cmt"][r]) - 1
             F = float(records["F"][r])
             lag = float(records["ALAG"][r])
@@ -215,11 +221,9 @@ def build_events(records, n_states: int) -> EventTable:
                         b.add(start, T, r, BOLUS, c, bolus)
                     elif duration > 0.0:
                         b.infusion(start, duration, inf_rate, c, T, r)
-        row = int(records["out_row"][r])
-        if row >= 0:
-            b.add(T, T, r, OUT, 0, 0.0, row)
-            n_out = max(n_out, row + 1)
-    return b.table(n_out)
+    out_row = np.asarray(records["out_row"], dtype=np.int64)
+    has_out = np.flatnonzero(out_row >= 0)
+    return b.table(np.asarray(records["time"], dtype=np.float64)[has_out], has_out, out_row[has_out])
 
 
 def concatenate(tables: list[EventTable]):

@@ -51,20 +51,22 @@ def dose_modifiers_from_parameters(model: ModelSpec, p: np.ndarray, cmt: np.ndar
 
 
 def _check_modifiers(mod: dict, rec: dict, where: Callable[[int], str]) -> None:
-    for k in range(len(rec["time"])):
-        if rec["evid"][k] not in (1, 4):
-            continue
-        F, lag = mod["F"][k], mod["ALAG"][k]
-        if not (np.isfinite(F) and F >= 0):
-            raise DataError(f"{where(k)}, F", "bioavailability must be finite and >= 0", f"{F:g}")
-        if not (np.isfinite(lag) and lag >= 0):
-            raise DataError(f"{where(k)}, ALAG", "lag time must be finite and >= 0 h", f"{lag:g}")
-        if rec["rate"][k] == -1 and not (np.isfinite(mod["R"][k]) and mod["R"][k] > 0):
-            raise DataError(f"{where(k)}, RATE", "is -1 (modeled rate) but the modeled rate R is not > 0",
-                            f"R={mod['R'][k]:g}")
-        if rec["rate"][k] == -2 and not (np.isfinite(mod["D"][k]) and mod["D"][k] > 0):
-            raise DataError(f"{where(k)}, RATE", "is -2 (modeled duration) but the modeled duration D is not > 0",
-                            f"D={mod['D'][k]:g}")
+    """Every dose record's F >= 0, ALAG >= 0 h, and its modeled R or D > 0 where RATE asks for one."""
+    dose = np.isin(rec["evid"], (1, 4))
+    F, lag, R, D, rate = (np.asarray(x, float) for x in (mod["F"], mod["ALAG"], mod["R"], mod["D"], rec["rate"]))
+    with np.errstate(invalid="ignore"):
+        checks = (
+            (dose & ~(np.isfinite(F) & (F >= 0)), "F", "bioavailability must be finite and >= 0", F, "{:g}"),
+            (dose & ~(np.isfinite(lag) & (lag >= 0)), "ALAG", "lag time must be finite and >= 0 h", lag, "{:g}"),
+            (dose & (rate == -1) & ~(np.isfinite(R) & (R > 0)), "RATE",
+             "is -1 (modeled rate) but the modeled rate R is not > 0", R, "R={:g}"),
+            (dose & (rate == -2) & ~(np.isfinite(D) & (D > 0)), "RATE",
+             "is -2 (modeled duration) but the modeled duration D is not > 0", D, "D={:g}"),
+        )
+    for bad, column, message, value, fmt in checks:
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise DataError(f"{where(k)}, {column}", message, fmt.format(value[k]))
 
 
 # ----------------------------------------------------------------------------- records
@@ -83,10 +85,11 @@ def _records_from_doses(doses: Sequence[Dose], times: np.ndarray) -> dict:
 
 
 def _check_cmt(model: ModelSpec, rec: dict, where: Callable[[int], str]) -> None:
-    for k in range(len(rec["time"])):
-        if rec["evid"][k] in (1, 4) and not 1 <= rec["cmt"][k] <= model.n_states:
-            raise DataError(f"{where(k)}, CMT", f"must be 1..{model.n_states} for model {model.name} "
-                            f"({', '.join(model.state_names)})", int(rec["cmt"][k]))
+    bad = np.isin(rec["evid"], (1, 4)) & ~((rec["cmt"] >= 1) & (rec["cmt"] <= model.n_states))
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise DataError(f"{where(k)}, CMT", f"must be 1..{model.n_states} for model {model.name} "
+                        f"({', '.join(model.state_names)})", int(rec["cmt"][k]))
 
 
 def _event_table(model, rec, p, dose_modifiers, where) -> EventTable:
