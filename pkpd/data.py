@@ -154,14 +154,19 @@ def _validate(c: dict, line: np.ndarray) -> None:
         def bad(col, msg, value):
             raise DataError(f"{where}, {col}", msg, f"{value:g}")
 
+        if not np.isfinite(ident[k]):
+            raise DataError(f"line {line[k]}, ID", "must be a finite number", f"{ident[k]:g}")
         if not np.isfinite(c["TIME"][k]) or c["TIME"][k] < 0:
             bad("TIME", "must be a finite time >= 0 h", c["TIME"][k])
         if k > 0 and ident[k] == ident[k - 1] and c["TIME"][k] < c["TIME"][k - 1]:
             raise DataError(f"{where}, TIME", f"decreases within ID (previous record at {c['TIME'][k - 1]:g} h)",
                             f"{c['TIME'][k]:g}")
         for col in ("EVID", "CMT", "ADDL", "SS"):
-            if c[col][k] != int(c[col][k]):
+            if not np.isfinite(c[col][k]) or c[col][k] != int(c[col][k]):
                 bad(col, "must be an integer", c[col][k])
+        for col in ("RATE", "II"):
+            if not np.isfinite(c[col][k]):
+                bad(col, "must be a finite number", c[col][k])
         evid, amt, rate, ii, ss = c["EVID"][k], c["AMT"][k], c["RATE"][k], c["II"][k], c["SS"][k]
         if evid not in (0, 1, 2, 3, 4):
             bad("EVID", "must be 0 (observation), 1 (dose), 2 (other), 3 (reset) or 4 (reset and dose)", evid)
