@@ -56,10 +56,13 @@ def models_cmd(name):
     if name:
         if name in MODELS:
             show(f"model {name}: {get_model(name).description}", get_model(name).table())
-        else:
+        elif name.lower() in DRUGS:
             drug = get_drug(name)
             show(f"drug {drug.name} ({drug.structure}, MW {drug.mw.value:g} g/mol, fu {drug.fu.value:g})",
                  drug.table())
+        else:
+            raise InputError("models", f"unknown model or drug {name!r}; valid: "
+                             + ", ".join([*MODELS, *DRUGS]), show_value=False)
         return
     for key, spec in MODELS.items():
         show(f"model {key}: {spec.description}", spec.table())
@@ -168,6 +171,14 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
     if p.added_arms and not quiet:
         click.echo("added arms for the comparisons: " + ", ".join(p.added_arms), err=True)
     output = output or f"{sc.name}.nc"
+    if str(output).rstrip("/").endswith(".zarr"):
+        fmt = "zarr"
+    if fmt == "zarr":
+        try:
+            import zarr  # noqa: F401
+        except ImportError:
+            raise InputError("--format", "zarr output needs the zarr package (pip install 'pkpd[zarr]')",
+                             show_value=False) from None
     checkpoint = Checkpoint(f"{output}.checkpoint", sc.text, on_failure) if resume else None
     from pkpd.executors import executor as make_executor
 
@@ -224,8 +235,8 @@ def validate_cmd(scenario):
     p = plan(sc)
     click.echo(f"scenario {sc.name}: valid")
     click.echo(p.describe())
-    # ~1 ms of one core per simulated patient-day for the 22-state model at rtol 1e-6 (benchmarks/)
-    seconds = p.n_simulations * sc.duration_h / 24.0 * 1e-3
+    # ~0.5 ms of one core per simulated patient-day for the 22-state model (benchmarks/)
+    seconds = p.n_simulations * sc.duration_h / 24.0 * 0.5e-3
     click.echo(f"estimated time: about {max(seconds, 0.1):.1g} s on one core after compilation")
 
 

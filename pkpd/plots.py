@@ -1702,7 +1702,9 @@ def standard_set(ds: xr.Dataset, folder: str | os.PathLike) -> list[Path]:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    jobs: list[tuple[str, dict]] = [("pk", {}), ("signaling", {}), ("tumor", {})]
+    # concentration and signaling time courses need the full output grid (store: full)
+    full = ds.attrs.get("store", "full") == "full"
+    jobs: list[tuple[str, dict]] = ([("pk", {}), ("signaling", {})] if full else []) + [("tumor", {})]
     if len(_sweep_dims(ds)) >= 2 and _default_combination_arm(ds) is not None:
         jobs.append(("heatmap", {}))
     if ds.sizes.get("arm", 0) > 2:

@@ -53,6 +53,9 @@ DRUG_NAMES = ("neratinib", "ruxolitinib")
 #: the biopsy panel (RPPA-like): phospho-proteins, SOCS3, IL-6 and the proliferation signal
 BIOPSY_MARKERS = ("pEGFR", "pERK", "pAKT", "pSTAT3", "SOCS3", "IL6", "P")
 ON_FAILURE = ("fail", "skip")
+#: spacing (h) of the extra outputs over the evaluation window and the last two days, where the
+#: time-averaged readouts and steady-state exposure are read (Cmax error <= |C''| dt^2 / 8)
+FINE_GRID_H = 0.05
 #: patients handed to the compiled threads at once (Python checks for interrupts between chunks)
 PATIENT_CHUNK = 64
 _EXPOSURE = ("CMAX", "CTROUGH", "AUCTAU")
@@ -141,9 +144,21 @@ def plan(scenario: Scenario) -> Plan:
             if match is None:
                 match = add(f"{drug} as in {arm.name}", mono)
             counterparts[arm.name][drug] = match.name
+    stored = scenario.stored_times_h()
+    # Integration outputs: the scenario's grid plus a fine grid over the evaluation window (time
+    # averages of the readouts) and over the last two days (steady-state CMAX, CTROUGH, AUCTAU of
+    # a daily or shorter interval); extra outputs never change the solution, and only the
+    # ``stored`` times are kept.
+    base = scenario.times_h()
+    w0, w1 = scenario.window_h
+    fine = np.union1d(np.arange(max(0.0, scenario.duration_h - 2 * 24.0), scenario.duration_h, FINE_GRID_H),
+                      np.arange(w0, w1, FINE_GRID_H))
+    i = np.clip(np.searchsorted(base, fine), 1, base.size - 1)
+    near = np.minimum(np.abs(fine - base[i - 1]), np.abs(fine - base[i])) < 1e-6  # already a scenario time
+    times = np.union1d(base, fine[~near])
     return Plan(arms=tuple(arms), added_arms=tuple(added), counterparts=counterparts, control=control.name,
                 points=tuple(scenario.sweep_points()), n_patients=scenario.population.size,
-                times=scenario.times_h(), stored=scenario.stored_times_h())
+                times=times, stored=stored)
 
 
 def check_memory(p: Plan, limit: int | None = None) -> None:
@@ -198,9 +213,11 @@ def _doses(regimens, duration_h):
 def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fail") -> dict:
     """Simulate arm ``i`` at sweep point ``j`` for every patient; return stored arrays and reductions.
 
-    The result holds, per patient: observables on the stored grid, window means of the
-    readouts, steady-state exposure per drug, the biopsy panel, the status code and the
-    time reached.  Deterministic: the same inputs give bitwise the same arrays.
+    Patients go to the compiled threads in chunks of :data:`PATIENT_CHUNK`: each chunk is
+    integrated on the full output grid and reduced at once (window means of the readouts,
+    steady-state exposure per drug, the biopsy panel, the stored trajectories), so memory
+    is bounded by one chunk and Python regains control (Ctrl-C, SIGTERM) after every chunk.
+    Deterministic: the same inputs give bitwise the same arrays.
     """
     arm, point = p.arms[i], p.points[j]
     t = p.times
@@ -211,68 +228,70 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     regimens = scenario.arm_regimens(arm, point)
     rec = _records_from_doses(_doses(regimens, scenario.duration_h), t)
     ev = _event_table(SYSTEM, rec, P[0], dose_modifiers, lambda q: f"arm {arm.name}, dose {q}")
-    n_pat = P.shape[0]
-    Y = np.zeros((n_pat, t.size, N_STATES))
-    S = np.zeros((n_pat, N_STATS), np.int64)
-    status = np.zeros(n_pat, np.int64)
-    t_fail = np.zeros(n_pat)
-    atol, opts_arr = opts.atol_array(N_STATES), opts.opts_array()
-    # Patients go to the compiled threads in chunks, so that Python regains control (and
-    # Ctrl-C / SIGTERM are acted on) at least every chunk.
-    for c0 in range(0, n_pat, PATIENT_CHUNK):
-        c = slice(c0, min(c0 + PATIENT_CHUNK, n_pat))
-        n_c = c.stop - c.start
-        integrate_population(SYSTEM.rhs, segment, Y0[c], P[c], *ev.kernel_args(),
-                             np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64), *ev.ss_args(),
-                             Y[c], atol, opts_arr, S[c], status[c], t_fail[c])
-    bad = np.flatnonzero(status)
-    fallback = 0
-    if bad.size and not get_method(opts.method).stiff:
-        # The explicit method stalled (stiffness, or steps too small): retry those patients with
-        # the stiff method at the same tolerances before calling them failed.
-        stiff = get_method("radau5").segment
-        for s in bad:
-            S[s] = 0
-            y_s, st_s, tf_s = Y[s:s + 1], status[s:s + 1], t_fail[s:s + 1]
-            integrate_population(SYSTEM.rhs, stiff, Y0[s:s + 1], P[s:s + 1], *ev.kernel_args(),
-                                 np.zeros(1, np.int64), np.full(1, len(ev), np.int64), *ev.ss_args(),
-                                 y_s, atol, opts_arr, S[s:s + 1], st_s, tf_s)
-        fallback = int(bad.size)
-        bad = np.flatnonzero(status)
-    if bad.size and on_failure == "fail":
-        s = int(bad[0])
-        where = f"arm {arm.name}" + (f", sweep point {point}" if point else "") + f", patient {s}"
-        raise SolverError(status[s], SolverStatus(status[s]).message, t_fail[s], where)
-    o = observables(Y, P)
-    base = observables(Y0[:, None, :], P)
-    if bad.size:
-        for v in o.values():
-            v[bad] = np.nan
+    n_pat, n_drug = P.shape[0], len(DRUG_NAMES)
     keep = np.searchsorted(t, p.stored)
-    out = {"status": status, "t_fail": t_fail, "steps": S[:, ST_STEPS].sum(), "rhs": S[:, ST_RHS].sum(),
-           "fallback": fallback}
-    for k, v in o.items():
-        out[k] = v[:, keep]
-    for k in READOUTS:
-        out[f"{k}_baseline"] = base[k][:, 0]
-        out[f"{k}_window_mean"] = time_average(t, o[k], window=scenario.window_h)
     windows = np.array([_last_interval([r for r in regimens if r.drug == d], scenario.duration_h)
                         for d in DRUG_NAMES])
-    out["ss_interval"] = windows
+    biopsy = np.searchsorted(t, np.asarray(scenario.biopsies_h) - 1e-9) if len(scenario.biopsies_h) else None
+    out = {"status": np.zeros(n_pat, np.int64), "t_fail": np.zeros(n_pat), "ss_interval": windows}
+    for k in OBSERVABLES:
+        out[k] = np.empty((n_pat, keep.size, n_drug) if k.startswith("conc") else (n_pat, keep.size))
+    for k in READOUTS:
+        out[f"{k}_baseline"] = np.empty(n_pat)
+        out[f"{k}_window_mean"] = np.empty(n_pat)
     for key in _EXPOSURE:
-        out[key] = np.full((n_pat, len(DRUG_NAMES)), np.nan)
-    for d in range(len(DRUG_NAMES)):
-        t0, t1 = windows[d]
-        if not np.isfinite(t0):
-            continue
-        c = o["conc"][..., d]
-        out["CMAX"][:, d] = cmax(t, c, window=(t0, t1))
-        out["CTROUGH"][:, d] = cmin(t, c, window=(t0, t1))
-        out["AUCTAU"][:, d] = auc(t, c, t0, t1)
-    if len(scenario.biopsies_h):
-        idx = np.searchsorted(t, np.asarray(scenario.biopsies_h) - 1e-9)
-        out["biopsy_log2fc"] = np.stack(
-            [np.log2(o[m][:, idx] / base[m][:, 0][:, None]) for m in BIOPSY_MARKERS], axis=-1)
+        out[key] = np.full((n_pat, n_drug), np.nan)
+    if biopsy is not None:
+        out["biopsy_log2fc"] = np.empty((n_pat, biopsy.size, len(BIOPSY_MARKERS)))
+    S = np.zeros((n_pat, N_STATS), np.int64)
+    status, t_fail = out["status"], out["t_fail"]
+    atol, opts_arr = opts.atol_array(N_STATES), opts.opts_array()
+    fallback = 0
+
+    def integrate(sl, seg, Y):
+        n_c = sl.stop - sl.start
+        integrate_population(SYSTEM.rhs, seg, Y0[sl], P[sl], *ev.kernel_args(),
+                             np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64), *ev.ss_args(),
+                             Y, atol, opts_arr, S[sl], status[sl], t_fail[sl])
+
+    for c0 in range(0, n_pat, PATIENT_CHUNK):
+        c = slice(c0, min(c0 + PATIENT_CHUNK, n_pat))
+        Y = np.zeros((c.stop - c.start, t.size, N_STATES))
+        integrate(c, segment, Y)
+        bad = np.flatnonzero(status[c])
+        if bad.size and not get_method(opts.method).stiff:
+            # The explicit method stalled (stiffness, or steps too small): retry those patients
+            # with the stiff method at the same tolerances before calling them failed.
+            for b in bad:
+                s = c0 + int(b)
+                S[s] = 0
+                integrate(slice(s, s + 1), get_method("radau5").segment, Y[b:b + 1])
+            fallback += int(bad.size)
+            bad = np.flatnonzero(status[c])
+        if bad.size and on_failure == "fail":
+            s = c0 + int(bad[0])
+            where = f"arm {arm.name}" + (f", sweep point {point}" if point else "") + f", patient {s}"
+            raise SolverError(status[s], SolverStatus(status[s]).message, t_fail[s], where)
+        o = observables(Y, P[c])
+        base = observables(Y0[c][:, None, :], P[c])
+        for v in o.values():
+            v[bad] = np.nan
+        for k, v in o.items():
+            out[k][c] = v[:, keep]
+        for k in READOUTS:
+            out[f"{k}_baseline"][c] = base[k][:, 0]
+            out[f"{k}_window_mean"][c] = time_average(t, o[k], window=scenario.window_h)
+        for d in range(n_drug):
+            t0, t1 = windows[d]
+            if np.isfinite(t0):
+                conc = o["conc"][..., d]
+                out["CMAX"][c, d] = cmax(t, conc, window=(t0, t1))
+                out["CTROUGH"][c, d] = cmin(t, conc, window=(t0, t1))
+                out["AUCTAU"][c, d] = auc(t, conc, t0, t1)
+        if biopsy is not None:
+            out["biopsy_log2fc"][c] = np.stack(
+                [np.log2(o[m][:, biopsy] / base[m][:, 0][:, None]) for m in BIOPSY_MARKERS], axis=-1)
+    out.update(steps=S[:, ST_STEPS].sum(), rhs=S[:, ST_RHS].sum(), fallback=fallback)
     return out
 
 
@@ -324,7 +343,7 @@ def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None, 
     ds.attrs["elapsed_s"] = round(_time.perf_counter() - t_start, 3)
     parts = [ds, compute_metrics(ds)]
     scans = scenario.scan_times_h()
-    if scans.size:
+    if scans.size > 1 and scenario.population.size > 1:  # response needs a scan after baseline, and a population
         from pkpd.trial import trial_endpoints_dataset
 
         parts.append(trial_endpoints_dataset(ds, scans))
