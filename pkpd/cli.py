@@ -115,6 +115,28 @@ def _print_table(records: list[dict]) -> None:
             click.echo("")
 
 
+def _print_biopsies(ds) -> None:
+    """The biopsy panel (median log2 fold change over patients) per arm and biopsy day, if any."""
+    if "biopsy_log2fc" not in ds:
+        return
+    panel = ds["biopsy_log2fc"]
+    other = [d for d in panel.dims if d not in ("arm", "patient", "biopsy_time", "marker")]
+    if other:
+        panel = panel.isel({d: 0 for d in other})
+    med = panel.median("patient")
+    markers = [str(m) for m in ds["marker"].values]
+    records = []
+    for arm in ds["arm"].values:
+        for k, bt in enumerate(ds["biopsy_time"].values):
+            rec = {"arm": str(arm), "biopsy_day": f"{bt / 24:g}"}
+            rec.update({m: round(float(med.sel(arm=arm).isel(biopsy_time=k).sel(marker=m)), 3) + 0.0 for m in markers})
+            records.append(rec)
+    note = f" (first sweep point of {', '.join(other)})" if other else ""
+    click.echo(f"biopsy panel, log2 fold change from baseline, median over patients{note}:")
+    _table(records, ["arm", "biopsy_day", *markers])
+    click.echo("")
+
+
 def _table(records: list[dict], keys: list[str]) -> None:
 
     def fmt(v):
@@ -201,6 +223,7 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
         written += [str(x) for x in standard_set(ds, plots_dir)]
     if not quiet:
         _print_table(summary_records(ds))
+        _print_biopsies(ds)
         click.echo("wrote " + ", ".join(str(w) for w in written), err=True)
 
 
@@ -252,7 +275,8 @@ def summary_cmd(result, fmt, output):
     from pkpd.io import read_dataset, write_records
     from pkpd.metrics import summary_records
 
-    records = summary_records(read_dataset(result))
+    ds = read_dataset(result)
+    records = summary_records(ds)
     if output:
         write_records(records, output, "json" if fmt == "json" else "csv")
     elif fmt == "json":
@@ -268,6 +292,7 @@ def summary_cmd(result, fmt, output):
         click.echo(buf.getvalue(), nl=False)
     else:
         _print_table(records)
+        _print_biopsies(ds)
 
 
 @main.command("plot")
