@@ -70,11 +70,6 @@ class EventTable:
         return (self.inf_rate, self.ss_ii, self.ss_r0, self.ss_ptr,
                 self.cy_phase, self.cy_kind, self.cy_cmt, self.cy_value)
 
-    @property
-    def stop_times(self) -> np.ndarray:
-        """Times (h) where the integrator restarts (every event except outputs)."""
-        return np.unique(self.time[self.kind != OUT])
-
 
 class _Builder:
     def __init__(self, n_states: int):
