@@ -45,6 +45,7 @@ import numpy as np
 from numba import njit
 
 from pkpd.errors import ModelError
+from pkpd.models._math import real_pow
 from pkpd.models.spec import ModelSpec, Output, Parameter, State
 from pkpd.signaling.network import Derived, Input, Network, Reaction, Species, render_markdown
 
@@ -404,13 +405,13 @@ def network_rhs(t, y, p, c_ner_u, c_rux_u, dydt):
 
     # Drug effects.
     k_N = kinact * c_ner_u / (KI + c_ner_u)
-    cr = c_rux_u ** n_rux
-    I_R = Imax_rux * cr / (IC50_rux ** n_rux + cr)
+    cr = real_pow(c_rux_u, n_rux)
+    I_R = Imax_rux * cr / (real_pow(IC50_rux, n_rux) + cr)
 
     # Signals.
     e = Ra / Ra0
     x_ERK = max(ERKp / ERKp0, 0.0)
-    il6_drive = (((1.0 - w_EI) + w_EI * e) * (1.0 + F_fb) / (1.0 + F_fb * x_ERK ** n_fb)
+    il6_drive = (((1.0 - w_EI) + w_EI * e) * (1.0 + F_fb) / (1.0 + F_fb * real_pow(x_ERK, n_fb))
                  * (1.0 + F_S3 * pSn / pSn0) / (1.0 + F_S3))
     D = (w_E * ERKp / ERKp0 + w_A * AKTp / AKTp0 + w_S * pSn / pSn0) / (w_E + w_A + w_S)
 

@@ -18,7 +18,8 @@ from numba import njit
 
 from pkpd.solvers._common import (
     MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, SAFETY,
-    ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, all_finite, error_norm, eval_rhs, initial_step,
+    ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, add_rate, all_finite, any_rate, error_norm, eval_rhs,
+    initial_step,
 )
 from pkpd.signatures import SEGMENT_SIGNATURE
 from pkpd.solvers.status import MAX_STEPS, NON_FINITE, STEP_TOO_SMALL, SUCCESS
@@ -49,6 +50,17 @@ P = np.array([
     [0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
     [0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
 ])
+
+# The tableau as scalars (module-level floats are compile-time constants in Numba).
+_C1, _C2, _C3, _C4, _C5 = (float(C[s]) for s in range(1, 6))
+_A10 = float(A[1, 0])
+_A20, _A21 = float(A[2, 0]), float(A[2, 1])
+_A30, _A31, _A32 = (float(A[3, j]) for j in range(3))
+_A40, _A41, _A42, _A43 = (float(A[4, j]) for j in range(4))
+_A50, _A51, _A52, _A53, _A54 = (float(A[5, j]) for j in range(5))
+_B0, _B2, _B3, _B4, _B5 = (float(B[j]) for j in (0, 2, 3, 4, 5))
+_E0, _E2, _E3, _E4, _E5, _E6 = (float(E[j]) for j in (0, 2, 3, 4, 5, 6))
+assert B[1] == 0.0 and E[1] == 0.0
 
 
 @njit(cache=True)
@@ -101,6 +113,8 @@ def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
         h = initial_step(rhs, t0, y, K[0], p, rate, atol, rtol, ORDER, span, max_step, work, stats)
     h = min(h, span, max_step)
 
+    k0, k1, k2, k3, k4, k5, k6 = K[0], K[1], K[2], K[3], K[4], K[5], K[6]
+    infusing = any_rate(rate)
     t = t0
     m = m0
     rejected_last = False
@@ -115,28 +129,46 @@ def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
         if t_new >= t1 - min_step:
             t_new = t1
         h = t_new - t
-        # stages 2..6
-        for s in range(1, 6):
-            for i in range(n):
-                acc = 0.0
-                for j in range(s):
-                    acc += A[s, j] * K[j, i]
-                tmp[i] = y[i] + h * acc
-            eval_rhs(rhs, t + C[s] * h, tmp, p, rate, K[s])
+        # Stages 2..6, the solution and the error estimate, written out stage by stage with
+        # the tableau entries as compile-time constants (same sums, same order as the
+        # tableau, zero entries skipped), so each loop over the states vectorises.
+        # rhs is called directly, with the infusion rates added only when some run
+        # (see pkpd.solvers._common.eval_rhs for why).
         for i in range(n):
-            acc = 0.0
-            for j in range(6):
-                acc += B[j] * K[j, i]
-            y_new[i] = y[i] + h * acc
-        eval_rhs(rhs, t_new, y_new, p, rate, K[6])
+            tmp[i] = y[i] + h * (_A10 * k0[i])
+        rhs(t + _C1 * h, tmp, p, k1)
+        if infusing:
+            add_rate(k1, rate)
+        for i in range(n):
+            tmp[i] = y[i] + h * (_A20 * k0[i] + _A21 * k1[i])
+        rhs(t + _C2 * h, tmp, p, k2)
+        if infusing:
+            add_rate(k2, rate)
+        for i in range(n):
+            tmp[i] = y[i] + h * (_A30 * k0[i] + _A31 * k1[i] + _A32 * k2[i])
+        rhs(t + _C3 * h, tmp, p, k3)
+        if infusing:
+            add_rate(k3, rate)
+        for i in range(n):
+            tmp[i] = y[i] + h * (_A40 * k0[i] + _A41 * k1[i] + _A42 * k2[i] + _A43 * k3[i])
+        rhs(t + _C4 * h, tmp, p, k4)
+        if infusing:
+            add_rate(k4, rate)
+        for i in range(n):
+            tmp[i] = y[i] + h * (_A50 * k0[i] + _A51 * k1[i] + _A52 * k2[i] + _A53 * k3[i] + _A54 * k4[i])
+        rhs(t + _C5 * h, tmp, p, k5)
+        if infusing:
+            add_rate(k5, rate)
+        for i in range(n):
+            y_new[i] = y[i] + h * (_B0 * k0[i] + _B2 * k2[i] + _B3 * k3[i] + _B4 * k4[i] + _B5 * k5[i])
+        rhs(t_new, y_new, p, k6)
+        if infusing:
+            add_rate(k6, rate)
         stats[ST_RHS] += 6
         for i in range(n):
-            acc = 0.0
-            for j in range(7):
-                acc += E[j] * K[j, i]
-            err[i] = h * acc
+            err[i] = h * (_E0 * k0[i] + _E2 * k2[i] + _E3 * k3[i] + _E4 * k4[i] + _E5 * k5[i] + _E6 * k6[i])
         en = error_norm(err, y, y_new, atol, rtol)
-        if np.isfinite(en) and all_finite(K[6]) and en <= 1.0:
+        if np.isfinite(en) and all_finite(k6) and en <= 1.0:
             while m < m1 and out_t[m] <= t_new:
                 _dense(t, h, y, K, out_t[m], y_out[out_row[m]])
                 m += 1
@@ -148,7 +180,7 @@ def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
                 factor = min(1.0, factor)
             for i in range(n):
                 y[i] = y_new[i]
-                K[0, i] = K[6, i]
+                k0[i] = k6[i]
             t = t_new
             stats[ST_STEPS] += 1
             h = min(h * factor, max_step)
@@ -156,7 +188,7 @@ def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
             nonfinite_last = False
         else:
             stats[ST_REJECTED] += 1
-            if np.isfinite(en) and all_finite(K[6]):
+            if np.isfinite(en) and all_finite(k6):
                 h *= max(MIN_FACTOR, SAFETY * en ** (-1.0 / (ERROR_ORDER + 1)))
                 nonfinite_last = False
             else:

@@ -53,7 +53,7 @@ from numba import njit
 from pkpd.solvers._common import (
     MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL,
     ST_JAC, ST_LU, ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, all_finite, error_norm,
-    eval_rhs, initial_step,
+    add_rate, any_rate, eval_rhs, initial_step,
 )
 from pkpd.signatures import SEGMENT_SIGNATURE
 from pkpd.solvers._linalg import lu_factor, lu_solve
@@ -157,6 +157,7 @@ def num_jac(rhs, t, y, f, p, rate, threshold, factor, J, work, stats):
     f2 = work[2]
     for i in range(n):
         ytmp[i] = y[i]
+    infusing = any_rate(rate)
     for j in range(n):
         y_scale = max(threshold[j], abs(y[j]))
         if f[j] < 0.0:
@@ -166,14 +167,18 @@ def num_jac(rhs, t, y, f, p, rate, threshold, factor, J, work, stats):
             factor[j] *= NUM_JAC_FACTOR_INCREASE
             hj = (y[j] + factor[j] * y_scale) - y[j]
         ytmp[j] = y[j] + hj
-        eval_rhs(rhs, t, ytmp, p, rate, f1)
+        rhs(t, ytmp, p, f1)
+        if infusing:
+            add_rate(f1, rate)
         stats[ST_RHS] += 1
         max_diff, scale = _column_diff(f, f1)
         if max_diff < NUM_JAC_DIFF_REJECT * scale:
             new_factor = NUM_JAC_FACTOR_INCREASE * factor[j]
             h_new = (y[j] + new_factor * y_scale) - y[j]
             ytmp[j] = y[j] + h_new
-            eval_rhs(rhs, t, ytmp, p, rate, f2)
+            rhs(t, ytmp, p, f2)
+            if infusing:
+                add_rate(f2, rate)
             stats[ST_RHS] += 1
             max_diff_new, scale_new = _column_diff(f, f2)
             if max_diff * scale_new < max_diff_new * scale:
@@ -240,11 +245,14 @@ def _solve_collocation(rhs, t, y, h, p, rate, Z, scale, tol, lu_real, piv_real,
     converged = False
     non_finite = False
     k = 0
+    infusing = any_rate(rate)
     for k in range(NEWTON_MAXITER):
         for s in range(3):
             for i in range(n):
                 ytmp[i] = y[i] + Z[s, i]
-            eval_rhs(rhs, t + C[s] * h, ytmp, p, rate, F[s])
+            rhs(t + C[s] * h, ytmp, p, F[s])
+            if infusing:
+                add_rate(F[s], rate)
         stats[ST_RHS] += 3
         if not (all_finite(F[0]) and all_finite(F[1]) and all_finite(F[2])):
             non_finite = True
@@ -324,8 +332,13 @@ def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
     if not t1 > t0:
         return SUCCESS, t0
 
+    # rhs is called directly in the loops, with the infusion rates added only when some
+    # run (see pkpd.solvers._common.eval_rhs for why).
+    infusing = any_rate(rate)
     f = np.empty(n)
-    eval_rhs(rhs, t0, y, p, rate, f)
+    rhs(t0, y, p, f)
+    if infusing:
+        add_rate(f, rate)
     stats[ST_RHS] += 1
     if not all_finite(f):
         return NON_FINITE, t0
@@ -468,7 +481,9 @@ def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
             # After a rejection the estimate is refined once (stiff components).
             for i in range(n):
                 ytmp[i] = y[i] + err[i]
-            eval_rhs(rhs, t, ytmp, p, rate, err)
+            rhs(t, ytmp, p, err)
+            if infusing:
+                add_rate(err, rate)
             stats[ST_RHS] += 1
             for i in range(n):
                 err[i] += ZE[i]
@@ -493,7 +508,9 @@ def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
 
         last = t_new >= t1
         if not last:
-            eval_rhs(rhs, t_new, y_new, p, rate, f_new)
+            rhs(t_new, y_new, p, f_new)
+            if infusing:
+                add_rate(f_new, rate)
             stats[ST_RHS] += 1
             if not all_finite(f_new):
                 stats[ST_REJECTED] += 1
