@@ -1,4 +1,4 @@
-"""Tests of the compiled solvers (dopri5, radau5), their linear algebra and options.
+"""Tests of the compiled solvers (dopri5, radau5, rodas3), their linear algebra and options.
 
 The segment functions are called directly, as the event driver calls them, with
 two test right-hand sides defined here, compiled for
@@ -27,7 +27,7 @@ from scipy.linalg import expm
 from pkpd.errors import InputError
 from pkpd.signatures import RHS_SIGNATURE
 from pkpd.solvers import SOLVERS, MIN_RTOL, Method, SolverOptions, get_method
-from pkpd.solvers import dopri5, radau5
+from pkpd.solvers import dopri5, radau5, rodas3
 from pkpd.solvers._common import (
     N_OPTS, N_STATS, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, ST_JAC, ST_LU,
     ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, make_opts,
@@ -35,7 +35,7 @@ from pkpd.solvers._common import (
 from pkpd.solvers._linalg import lu_factor, lu_solve
 from pkpd.solvers.status import MAX_STEPS, NEWTON_FAILED, NON_FINITE, SUCCESS
 
-SEGMENTS = {"dopri5": dopri5.dopri5_segment, "radau5": radau5.radau5_segment}
+SEGMENTS = {"dopri5": dopri5.dopri5_segment, "radau5": radau5.radau5_segment, "rodas3": rodas3.rodas3_segment}
 
 
 # ---- test right-hand sides ------------------------------------------------------
@@ -143,6 +143,55 @@ def test_radau5_tableau():
     np.testing.assert_allclose([E @ C, E @ C ** 2, E @ C ** 3], [-1.0, 0.0, 0.0], atol=1e-13)
 
 
+def test_rodas3_tableau_and_stability():
+    """Rodas3 (KPP's tables): the solution and the error weights, and the stability function.
+
+    The stability function R(z) = y1/y0 of one step on y' = lambda y (z = h lambda) is read
+    from the kernel itself: L-stable means |R(z)| <= 1 on the closed left half-plane and
+    R(z) -> 0 as z -> -inf (stiffly accurate: the last stage is the solution).
+    """
+    assert rodas3.GAMMA == 0.5 and rodas3.E @ np.ones(4) == 1.0
+    np.testing.assert_array_equal(rodas3.M, [2.0, 0.0, 1.0, 1.0])
+    assert (rodas3._C21, rodas3._C31, rodas3._C32, rodas3._C41, rodas3._C42, rodas3._C43) == tuple(
+        rodas3.C[i, j] for i, j in ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2)))
+    assert (rodas3._G1, rodas3._G2) == tuple(rodas3.GAMMAS[:2])
+
+    def R(z):
+        _, _, y, _, _ = integrate("rodas3", linear_rhs, [1.0], [z], 0.0, 1.0, rtol=1e3, atol=1e3,
+                                  first_step=1.0, max_step=1.0)
+        return y[0]
+
+    # Exact rational stability function of an order-3 method agrees with e^z to O(z^4).
+    for z in (-1e-2, -2e-2):
+        assert abs(R(z) - np.exp(z)) < 0.1 * abs(z) ** 3
+    # The Jacobian is a forward difference (relative error ~1e-8), hence the 1e-7 slack.
+    for z in (-0.5, -1.0, -5.0, -30.0, -1e3):
+        assert abs(R(z)) <= 1.0 + 1e-7, z
+    assert abs(R(-1e8)) < 1e-6
+
+
+def test_rodas3_robertson_stiff(robertson_refs):
+    """Stiff Robertson to t = 1e5 against scipy Radau at rtol 1e-10 (same bound as radau5)."""
+    p, t1, out_t, ref_out, ref_end = robertson_refs["stiff"]
+    rtol, atol = 1e-6, 1e-10
+    status, _, y, y_out, stats = integrate("rodas3", robertson_rhs, [1.0, 0.0, 0.0], p, 0.0, t1,
+                                           out_t, rtol=rtol, atol=atol)
+    assert status == SUCCESS
+    assert tol_units(y_out, ref_out, rtol, atol) < TOL_UNITS_BOUND
+    assert tol_units(y, ref_end, rtol, atol) < TOL_UNITS_BOUND
+    # A Rosenbrock step conserves linear invariants up to round-off and the error of the
+    # finite-difference Jacobian (measured 1e-15).
+    assert abs(y.sum() - 1.0) < 1e-9
+    # Linearly implicit: one Jacobian (3 columns + the time derivative) and one LU per
+    # attempted step, 3 further rhs calls per attempt (2 stages, the end point).
+    attempts = stats[ST_STEPS] + stats[ST_REJECTED]
+    assert stats[ST_LU] == attempts and stats[ST_JAC] <= attempts
+    assert stats[ST_RHS] <= 1 + 4 * stats[ST_JAC] + 3 * attempts + 2
+    # Stability: far fewer steps than an explicit method would need (dopri5 hits
+    # 2000 steps before t = 1e5, test_max_steps).
+    assert stats[ST_STEPS] < 2000
+
+
 # ---- linear algebra ---------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])
@@ -179,11 +228,12 @@ THETA = 0.37      # step fraction of the dense-output points (not a collocation 
 # Observed convergence exponents.  Step ends: both methods are of order 5.  Between
 # step ends: dopri5's quartic interpolant is a continuous extension of order 4
 # (local error h^5, so h^5 overall); radau5's cubic collocation polynomial has the
-# stage order 3 (local error h^4).
-EXPECTED = {"dopri5": (5, 5), "radau5": (5, 4)}
+# stage order 3 (local error h^4).  rodas3 is of order 3, and its cubic Hermite
+# interpolant (local error h^4) keeps that order between step ends.
+EXPECTED = {"dopri5": (5, 5), "radau5": (5, 4), "rodas3": (3, 3)}
 
 
-@pytest.mark.parametrize("method", ["dopri5", "radau5"])
+@pytest.mark.parametrize("method", ["dopri5", "radau5", "rodas3"])
 def test_observed_order(method):
     """Fixed steps h = 2^-4 .. 2^-7 on [0, 1] (dyadic, so t lands on 1 exactly).
 
@@ -236,7 +286,7 @@ T_PK = np.linspace(0.25, 71.75, 144)
 TOL_UNITS_BOUND = 20.0
 
 
-@pytest.mark.parametrize("method", ["dopri5", "radau5"])
+@pytest.mark.parametrize("method", ["dopri5", "radau5", "rodas3"])
 def test_two_compartment_oral_pk_matches_expm(method):
     rtol, atol = 1e-6, 1e-9
     status, t_reached, y, y_out, stats = integrate(
@@ -262,7 +312,7 @@ def robertson_refs():
     return refs
 
 
-@pytest.mark.parametrize("method", ["dopri5", "radau5"])
+@pytest.mark.parametrize("method", ["dopri5", "radau5", "rodas3"])
 def test_nonstiff_nonlinear_matches_scipy(method, robertson_refs):
     p, t1, out_t, ref_out, ref_end = robertson_refs["mild"]
     rtol, atol = 1e-6, 1e-9
@@ -293,7 +343,7 @@ def test_radau5_robertson_stiff(robertson_refs):
     assert stats[ST_JAC] <= 1.2 * sol.njev and stats[ST_LU] <= 1.2 * sol.nlu
 
 
-@pytest.mark.parametrize("method", ["dopri5", "radau5"])
+@pytest.mark.parametrize("method", ["dopri5", "radau5", "rodas3"])
 def test_infusion_rate_adds_to_rhs(method):
     """y' = -k y + r, y(0) = 1: y = r/k + (1 - r/k) e^{-k t}.
 
@@ -322,6 +372,8 @@ def test_infusion_rate_adds_to_rhs(method):
     ("dopri5", linear_rhs, M_PK.ravel(), Y0_PK, 72.0),
     ("radau5", linear_rhs, M_PK.ravel(), Y0_PK, 72.0),
     ("radau5", robertson_rhs, ROBERTSON_STIFF, [1.0, 0.0, 0.0], 1e5),
+    ("rodas3", linear_rhs, M_PK.ravel(), Y0_PK, 72.0),
+    ("rodas3", robertson_rhs, ROBERTSON_STIFF, [1.0, 0.0, 0.0], 1e5),
 ])
 def test_output_times_do_not_change_the_solution(method, rhs, p, y0, t1):
     _, _, y_plain, _, stats_plain = integrate(method, rhs, y0, p, 0.0, t1)
@@ -332,7 +384,7 @@ def test_output_times_do_not_change_the_solution(method, rhs, p, y0, t1):
     assert np.isfinite(y_out).all()
 
 
-@pytest.mark.parametrize("method", ["dopri5", "radau5"])
+@pytest.mark.parametrize("method", ["dopri5", "radau5", "rodas3"])
 def test_empty_segment_is_a_no_op(method):
     status, t_reached, y, _, stats = integrate(method, linear_rhs, Y0_PK, M_PK.ravel(), 5.0, 5.0)
     assert status == SUCCESS and t_reached == 5.0
@@ -340,7 +392,7 @@ def test_empty_segment_is_a_no_op(method):
     assert stats[ST_SEGMENTS] == 1 and stats[ST_STEPS] == 0
 
 
-@pytest.mark.parametrize("method,max_steps", [("dopri5", 2000), ("radau5", 10)])
+@pytest.mark.parametrize("method,max_steps", [("dopri5", 2000), ("radau5", 10), ("rodas3", 10)])
 def test_max_steps(method, max_steps):
     # dopri5 on stiff Robertson is stability-limited to h ~ 1e-4 (needs ~1e9 steps).
     status, t_reached, _, _, stats = integrate(method, robertson_rhs, [1.0, 0.0, 0.0],
@@ -350,7 +402,7 @@ def test_max_steps(method, max_steps):
     assert stats[ST_STEPS] + stats[ST_REJECTED] == max_steps
 
 
-@pytest.mark.parametrize("method", ["dopri5", "radau5"])
+@pytest.mark.parametrize("method", ["dopri5", "radau5", "rodas3"])
 def test_non_finite_rhs_at_start(method):
     status, t_reached, _, _, stats = integrate(method, linear_rhs, [1.0, 1.0],
                                                [np.nan, 0.0, 0.0, -1.0], 0.0, 1.0)
@@ -358,7 +410,7 @@ def test_non_finite_rhs_at_start(method):
     assert stats[ST_STEPS] == 0
 
 
-@pytest.mark.parametrize("method", ["dopri5", "radau5"])
+@pytest.mark.parametrize("method", ["dopri5", "radau5", "rodas3"])
 def test_non_finite_when_the_solution_overflows(method):
     # y' = 60 y, y(0) = 1 passes the largest float64 (1.8e308) at t = ln(1.8e308)/60 = 11.83.
     status, t_reached, _, _, _ = integrate(method, linear_rhs, [1.0], [60.0], 0.0, 20.0)
@@ -390,14 +442,15 @@ def test_stats_count_work():
 # ---- registry and options -----------------------------------------------------------
 
 def test_registry():
-    assert set(SOLVERS) == {"dopri5", "radau5"}
+    assert set(SOLVERS) == {"dopri5", "radau5", "rodas3"}
     for name, method in SOLVERS.items():
-        assert isinstance(method, Method) and method.name == name and method.order == 5
+        assert isinstance(method, Method) and method.name == name
+        assert method.order == {"dopri5": 5, "radau5": 5, "rodas3": 3}[name]
         assert method.segment is SEGMENTS[name]
-    assert get_method("radau5").stiff and not get_method("dopri5").stiff
+    assert get_method("radau5").stiff and get_method("rodas3").stiff and not get_method("dopri5").stiff
     with pytest.raises(InputError) as exc:
         get_method("lsoda")
-    assert str(exc.value) == "solver.method: unknown method 'lsoda'; valid: dopri5, radau5"
+    assert str(exc.value) == "solver.method: unknown method 'lsoda'; valid: dopri5, radau5, rodas3"
 
 
 def test_solver_options_arrays():
@@ -425,7 +478,7 @@ def test_solver_options_arrays():
     ({"max_steps": 10.5}, "solver.max_steps: must be an integer, got 10.5"),
     ({"first_step": -0.1}, "solver.first_step: must be >= 0 h and finite (0 = automatic), got -0.1"),
     ({"max_step": 0}, "solver.max_step: must be > 0 h, got 0"),
-    ({"method": "rk4"}, "solver.method: unknown method 'rk4'; valid: dopri5, radau5"),
+    ({"method": "rk4"}, "solver.method: unknown method 'rk4'; valid: dopri5, radau5, rodas3"),
 ])
 def test_solver_options_validation(kwargs, message):
     with pytest.raises(InputError) as exc:

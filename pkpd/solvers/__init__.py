@@ -39,6 +39,7 @@ import numpy as np
 from pkpd.errors import InputError
 from pkpd.solvers import dopri5 as _dopri5
 from pkpd.solvers import radau5 as _radau5
+from pkpd.solvers import rodas3 as _rodas3
 from pkpd.solvers._common import make_opts
 from pkpd.solvers.status import SolverStatus
 
@@ -75,6 +76,10 @@ SOLVERS: dict[str, Method] = {
     "radau5": Method(
         "radau5", _radau5.radau5_segment, _radau5.ORDER, _radau5.STIFF,
         "Radau IIA order 5, implicit, for stiff systems (finite-difference Jacobian)"),
+    "rodas3": Method(
+        "rodas3", _rodas3.rodas3_segment, _rodas3.ORDER, _rodas3.STIFF,
+        "Rodas3 Rosenbrock order 3, linearly implicit, for stiff systems at loose tolerances "
+        "(one LU per step; finite-difference Jacobian)"),
 }
 
 
