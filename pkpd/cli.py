@@ -54,7 +54,12 @@ def models_cmd(name):
             click.echo(f"      source: {r['source']}")
 
     if name:
-        if name in MODELS:
+        if ".py:" in name:  # a user model file (docs/user_models.md)
+            from pkpd.usermodel import load_model
+
+            spec = load_model(name)
+            show(f"model {spec.name}: {spec.description}", spec.table())
+        elif name in MODELS:
             show(f"model {name}: {get_model(name).description}", get_model(name).table())
         elif name.lower() in DRUGS:
             drug = get_drug(name)
@@ -152,6 +157,65 @@ def _table(records: list[dict], keys: list[str]) -> None:
         click.echo("  ".join(fmt(r.get(k)).rjust(widths[k]) for k in keys))
 
 
+def _model_scenario(scenario, from_result):
+    """The :class:`~pkpd.generic_scenario.ModelScenario` when the scenario (or the one recorded in
+    ``from_result``) has a top-level ``model`` key; None for the built-in system's scenarios."""
+    from pkpd.generic_scenario import is_model_scenario, load_model_scenario
+
+    if from_result is not None:
+        from pkpd.io import read_dataset
+
+        attrs = read_dataset(from_result).attrs
+        if attrs.get("scenario_kind") != "model":
+            return None
+        text = attrs["scenario"]
+        return load_model_scenario(text if "\n" in text else text + "\n", base_dir=attrs.get("scenario_dir") or None)
+    return load_model_scenario(scenario) if is_model_scenario(scenario) else None
+
+
+def _run_model(sc, output, fmt, *, csv_path, plots_dir, on_failure, resume, executor, scheduler, quiet):
+    """``pkpd run`` of a model scenario: simulate, write the dataset atomically, print the summary table."""
+    from pkpd.generic_runner import run_model_scenario
+
+    for flag, given in (("--csv", csv_path), ("--plots", plots_dir), ("--resume", resume),
+                        ("--executor", executor != "threads"), ("--scheduler", scheduler)):
+        if given:
+            raise InputError(flag, "is not available for scenarios with a 'model' key (docs/user_models.md, "
+                                   "Limits)", show_value=False)
+    output = output or f"{sc.name}.nc"
+    if str(output).rstrip("/").endswith(".zarr"):
+        fmt = "zarr"
+    if fmt == "zarr":
+        try:
+            import zarr  # noqa: F401
+        except ImportError:
+            raise InputError("--format", "zarr output needs the zarr package (pip install 'pkpd[zarr]')",
+                             show_value=False) from None
+    from pkpd.io import write_dataset
+
+    with _interruptible(None):
+        ds = run_model_scenario(sc, progress=_progress(quiet), on_failure=on_failure)
+        write_dataset(ds, output, fmt)
+    if ds.attrs.get("n_failed"):
+        click.echo(f"warning: {ds.attrs['n_failed']} patient simulation(s) failed and were left out of the "
+                   "summary (see the 'status' variable)", err=True)
+    if not quiet:
+        _print_model_summary(ds)
+        click.echo(f"wrote {output}", err=True)
+
+
+def _print_model_summary(ds) -> None:
+    """The per-arm summary of a model scenario's result (medians over patients)."""
+    from pkpd.generic_runner import summary_records
+
+    records = summary_records(ds)
+    n = int(ds.sizes["patient"])
+    click.echo(f"model {ds.attrs['model']}, summary over {ds.attrs['summary_window']}"
+               + (f", median over {n} patients" if n > 1 else "") + ":")
+    _table(records, list(records[0]))
+    click.echo("")
+
+
 @main.command("run")
 @click.argument("scenario", type=click.Path(dir_okay=False), required=False)
 @click.option("-o", "--output", type=click.Path(dir_okay=True), default=None,
@@ -184,6 +248,10 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
 
     if (scenario is None) == (from_result is None):
         raise InputError("run", "give either a SCENARIO file or --from RESULT", show_value=False)
+    model_sc = _model_scenario(scenario, from_result)
+    if model_sc is not None:  # a scenario of any model (top-level 'model:' key): pkpd.generic_runner
+        return _run_model(model_sc, output, fmt, csv_path=csv_path, plots_dir=plots_dir, on_failure=on_failure,
+                          resume=resume, executor=executor, scheduler=scheduler, quiet=quiet)
     if from_result is not None:
         text = read_dataset(from_result).attrs["scenario"]
         sc = load_scenario(text if "\n" in text else text + "\n")
@@ -251,6 +319,11 @@ def _interruptible(checkpoint):
 @_user_errors
 def validate_cmd(scenario):
     """Check SCENARIO without simulating and print the plan (arms, points, patients, memory, time)."""
+    model_sc = _model_scenario(scenario, None)
+    if model_sc is not None:
+        click.echo(f"scenario {model_sc.name}: valid")
+        click.echo(model_sc.describe())
+        return
     from pkpd.runner import plan
     from pkpd.scenario import load_scenario
 
@@ -276,6 +349,11 @@ def summary_cmd(result, fmt, output):
     from pkpd.metrics import summary_records
 
     ds = read_dataset(result)
+    if ds.attrs.get("scenario_kind") == "model" and fmt == "table" and not output:
+        _print_model_summary(ds)
+        return
+    if ds.attrs.get("scenario_kind") == "model":
+        from pkpd.generic_runner import summary_records
     records = summary_records(ds)
     if output:
         write_records(records, output, "json" if fmt == "json" else "csv")
@@ -308,7 +386,12 @@ def plot_cmd(result, kind, output, arm, metric, log):
     from pkpd.io import read_dataset
     from pkpd.plots import plot, save
 
-    fig = plot(read_dataset(result), kind, arm=arm, metric=metric, log=log)
+    ds = read_dataset(result)
+    if ds.attrs.get("scenario_kind") == "model":
+        raise InputError("plot", "the standard figures are drawn for the built-in system's results; plot a model "
+                                 "scenario's result with xarray (ds['CP'].plot.line(x='time', hue='arm'))",
+                         show_value=False)
+    fig = plot(ds, kind, arm=arm, metric=metric, log=log)
     save(fig, output)
     click.echo(f"wrote {output}", err=True)
 

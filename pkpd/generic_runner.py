@@ -1,0 +1,381 @@
+"""Run a :class:`pkpd.generic_scenario.ModelScenario` (any model) -> a labelled :class:`xarray.Dataset`.
+
+For each arm, every patient of the population is integrated by pkpd's compiled
+driver (:func:`pkpd.solvers.integrate.integrate_population`, patients in parallel
+threads, in chunks of :data:`PATIENT_CHUNK`), with NONMEM dosing semantics
+(:mod:`pkpd.events`).  Patients share one event table unless their doses differ
+(random missed doses, or between-patient variability of a dose-modifier parameter
+``F<n>``, ``ALAG<n>``, ``R<n>``, ``D<n>``), in which case each gets its own.  Every
+patient is independent and draws from its own random streams, so the result is
+bitwise the same whatever the chunk size or the number of threads.
+
+When the explicit method fails for a patient (stiffness, steps too small), that
+patient is retried with ``radau5`` at the same tolerances, as the built-in runner
+does; a patient that still fails stops the run (``on_failure="fail"``, naming arm,
+patient and time) or is marked in ``status`` and left out of the summary
+(``"skip"``).
+
+Summary metrics
+---------------
+For every summary variable (a state or an output) and patient: ``CMAX``, ``CMIN``
+(its maximum and minimum) and ``AUC`` (its integral, unit x h) over the arm's
+summary window, computed by :mod:`pkpd.analysis.exposure` (linear-up/log-down) on
+the output grid plus the window's edges plus both sides of every planned dose
+inside the window (the pre-dose and post-dose values), so troughs and peaks at
+dose times are exact and the rest is as accurate as ``output_every`` allows (a
+maximum between grid points is missed by at most about ``|x''| dt^2 / 8``).
+
+Dimensions of the result: ``arm``, ``patient``, ``time`` (h; coordinate ``day``
+too).  Every variable has ``units`` and ``long_name``; the attributes record the
+scenario text, the model, the seed, the pkpd version and the solver settings.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time as _time
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from pkpd import __version__
+from pkpd.analysis.exposure import auc, cmax, cmin
+from pkpd.errors import ScenarioError, SolverError
+from pkpd.events import concatenate
+from pkpd.generic_scenario import ModelArm, ModelScenario, missed_stream, parameter_stream
+from pkpd.population import patient_rng
+from pkpd.regimens import TIME_TOL_H
+from pkpd.simulate import _event_table
+from pkpd.solvers import get_method
+from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
+from pkpd.solvers.integrate import integrate_population
+from pkpd.solvers.status import SolverStatus
+
+__all__ = ["run_model_scenario", "patient_parameters", "summary_records", "METRICS", "PATIENT_CHUNK",
+           "ON_FAILURE"]
+
+#: patients handed to the compiled threads at once (Python checks for interrupts between chunks)
+PATIENT_CHUNK = 64
+ON_FAILURE = ("fail", "skip")
+#: summary metrics per variable: name -> (long name, unit suffix)
+METRICS = {"CMAX": ("maximum", ""), "CMIN": ("minimum", ""), "AUC": ("area under the curve", "*h")}
+_MODIFIER_PREFIXES = ("F", "ALAG", "R", "D")
+
+
+def _is_modifier(name: str) -> bool:
+    """Whether parameter ``name`` is a dose modifier ``F<n>``, ``ALAG<n>``, ``R<n>`` or ``D<n>``."""
+    return any(name.startswith(k) and name[len(k):].isdigit() for k in _MODIFIER_PREFIXES)
+
+
+def patient_parameters(sc: ModelScenario, start: int = 0, n: int | None = None) -> np.ndarray:
+    """Individual parameters of patients ``start .. start+n-1``, shape (n, n_parameters), model units.
+
+    ``P_ij = P_j * exp(omega_j * z_ij)``, ``omega_j^2 = ln(1 + CV_j^2)``, ``z_ij`` the first
+    standard normal of patient ``i``'s stream :func:`parameter_stream` (name of parameter j)
+    of the scenario seed.  Raises :class:`ScenarioError` on ``population.variability.NAME``
+    when a drawn value leaves the parameter's bounds.
+    """
+    n = sc.size - start if n is None else n
+    p = sc.typical_parameters()
+    P = np.repeat(p[None, :], n, axis=0)
+    for name, cv in sc.variability.items():
+        if cv == 0:
+            continue
+        j = sc.model.parameter_index(name)
+        omega = math.sqrt(math.log1p(cv * cv))
+        stream = parameter_stream(name)
+        z = np.array([patient_rng(sc.seed, start + i, stream).standard_normal() for i in range(n)])
+        P[:, j] = p[j] * np.exp(omega * z)
+        prm = sc.model.parameters[j]
+        bad = np.flatnonzero(~((P[:, j] >= prm.lower) & (P[:, j] <= prm.upper)))
+        if bad.size:
+            i = int(bad[0])
+            raise ScenarioError(f"population.variability.{name}",
+                                f"gives patient {start + i} the value {P[i, j]:g} {prm.unit}, outside the "
+                                f"parameter's bounds [{prm.lower:g}, {prm.upper:g}]; use a smaller CV",
+                                show_value=False)
+    return P
+
+
+def _snap(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """``times`` with every value within TIME_TOL_H of a value of ``targets`` set to that value."""
+    if targets.size == 0 or times.size == 0:
+        return times
+    targets = np.sort(targets)
+    k = np.clip(np.searchsorted(targets, times), 1, targets.size) - 1
+    out = times.copy()
+    for kk in (k, np.minimum(k + 1, targets.size - 1)):
+        near = np.abs(targets[kk] - times) <= TIME_TOL_H
+        out[near] = targets[kk][near]
+    return out
+
+
+def _grid(sc: ModelScenario, arm: ModelArm, window):
+    """Output rows of one arm: times (h), which rows are stored, and the pre-dose rows.
+
+    Post-dose rows: the regular grid, the window's edges and the planned dose times inside
+    the window; pre-dose rows (the state just before the doses at that time): the
+    planned dose times inside the window.  Returns ``(row_time, is_pre, keep)``, rows
+    sorted by time with a pre-dose row before the post-dose row at the same time, and
+    ``keep`` the indices of the stored grid's rows.
+    """
+    regular = sc.regular_times_h()
+    dose_t = np.unique(np.concatenate([d.planned_times(sc.duration_h) for d in arm.dosing] or [np.empty(0)]))
+    regular = _snap(regular, dose_t)
+    extra = np.empty(0)
+    pre = np.empty(0)
+    if window is not None:
+        inside = dose_t[(dose_t >= window[0] - TIME_TOL_H) & (dose_t <= window[1] + TIME_TOL_H)]
+        extra = _snap(_snap(np.concatenate([np.asarray(window, float), inside]), dose_t), regular)
+        pre = inside
+    post = np.unique(np.concatenate([regular, extra]))
+    times = np.concatenate([pre, post])
+    is_pre = np.concatenate([np.ones(pre.size, bool), np.zeros(post.size, bool)])
+    order = np.lexsort((~is_pre, times))
+    row_time, is_pre = times[order], is_pre[order]
+    keep = np.flatnonzero(~is_pre & np.isin(row_time, regular))
+    return row_time, is_pre, keep
+
+
+def _records(doses, row_time: np.ndarray, is_pre: np.ndarray) -> dict:
+    """NONMEM records in data order: at equal times pre-dose outputs, then doses, then post-dose outputs."""
+    n_d, n_r = len(doses), row_time.size
+    time = np.concatenate([[d.time for d in doses], row_time]).astype(float)
+    rank = np.concatenate([np.ones(n_d, np.int64), np.where(is_pre, 0, 2)])
+    order = np.lexsort((rank, time))
+    col = lambda attr, obs: np.concatenate([[getattr(d, attr) for d in doses], np.full(n_r, obs)])  # noqa: E731
+    rec = dict(time=time, evid=col("evid", 0).astype(np.int64), amt=col("amt", 0.0),
+               cmt=col("cmt", 0).astype(np.int64), rate=col("rate", 0.0), ii=col("ii", 0.0),
+               addl=col("addl", 0).astype(np.int64), ss=col("ss", 0).astype(np.int64),
+               out_row=np.r_[np.full(n_d, -1), np.arange(n_r)].astype(np.int64))
+    return {k: v[order] for k, v in rec.items()}
+
+
+def _doses(sc: ModelScenario, arm: ModelArm, patient: int | None):
+    """The arm's dose records; ``patient`` draws its random missed doses (None: no random misses)."""
+    doses = []
+    for k, d in enumerate(arm.dosing):
+        rng = None
+        if patient is not None and d.regimen.missed_probability > 0:
+            rng = patient_rng(sc.seed, patient, missed_stream(k))
+        doses += d.to_doses(sc.duration_h, rng)
+    return doses
+
+
+def _check_memory(sc: ModelScenario, n_rows: int) -> None:
+    """Refuse, before any work, a run whose result and one chunk would exceed 80% of the machine's memory."""
+    m = sc.model
+    per_time = m.n_states + len(m.outputs)
+    need = 8 * (sc.n_simulations * sc.regular_times_h().size * per_time
+                + 2 * min(PATIENT_CHUNK, sc.size) * n_rows * per_time)
+    try:
+        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        avail = 8 * 2**30
+    if need > 0.8 * avail:
+        raise ScenarioError("population.size", f"the run needs about {need / 2**30:.1f} GiB, more than the "
+                            f"{0.8 * avail / 2**30:.1f} GiB available; use a coarser output_every, a shorter "
+                            "duration or a smaller population", show_value=False)
+
+
+def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: int) -> dict:
+    """Simulate every patient of arm ``i``; return stored trajectories, metrics, status and counts."""
+    model, arm = sc.model, sc.arms[i]
+    window = sc.window(arm)
+    row_time, is_pre, keep = _grid(sc, arm, window)
+    opts = sc.solver
+    method = get_method(opts.method)
+    atol, opts_arr = opts.atol_array(model.n_states), opts.opts_array()
+    n_pat = P.shape[0]
+    per_patient = (any(d.regimen.missed_probability > 0 for d in arm.dosing)
+                   or any(_is_modifier(k) and v > 0 for k, v in sc.variability.items()))
+
+    def where(q):
+        return f"arms[{i}] ({arm.name}), dose record {q}"
+
+    shared = None
+    if not per_patient:
+        shared = _event_table(model, _records(_doses(sc, arm, None), row_time, is_pre), P[0], None, where)
+
+    outputs = [o.name for o in model.outputs]
+    names = list(model.state_names) + outputs
+    out = {k: np.full((n_pat, keep.size), np.nan) for k in names}
+    for v in sc.summary_variables:
+        for key in METRICS:
+            out[f"{key}_{v}"] = np.full(n_pat, np.nan)
+    status = np.zeros(n_pat, np.int64)
+    t_fail = np.zeros(n_pat)
+    S = np.zeros((n_pat, N_STATS), np.int64)
+    fallback = 0
+    y0 = model.y0()
+
+    for c0 in range(0, n_pat, chunk):
+        c = slice(c0, min(c0 + chunk, n_pat))
+        n_c = c.stop - c.start
+        if shared is not None:
+            ev, start, end = shared, np.zeros(n_c, np.int64), np.full(n_c, len(shared), np.int64)
+        else:
+            ev, start, end = concatenate([
+                _event_table(model, _records(_doses(sc, arm, s), row_time, is_pre), P[s], None, where)
+                for s in range(c.start, c.stop)])
+        Y = np.zeros((n_c, row_time.size, model.n_states))
+        Y0 = np.repeat(y0[None, :], n_c, axis=0)
+
+        def integrate(rows, segment):
+            """Integrate chunk rows ``rows`` with ``segment``; results into Y, S, status, t_fail."""
+            n_r = len(rows)
+            Yr = np.zeros((n_r, row_time.size, model.n_states))
+            Sr = np.zeros((n_r, N_STATS), np.int64)
+            st, tf = np.zeros(n_r, np.int64), np.zeros(n_r)
+            integrate_population(model.rhs, segment, np.ascontiguousarray(Y0[rows]),
+                                 np.ascontiguousarray(P[c][rows]), *ev.kernel_args(), start[rows], end[rows],
+                                 *ev.ss_args(), Yr, atol, opts_arr, Sr, st, tf)
+            Y[rows] = Yr
+            S[c.start + rows] = Sr
+            status[c.start + rows] = st
+            t_fail[c.start + rows] = tf
+
+        integrate(np.arange(n_c), method.segment)
+        bad = np.flatnonzero(status[c])
+        if bad.size and not method.stiff:
+            # The explicit method stalled: retry those patients with the stiff method, same tolerances.
+            integrate(bad, get_method("radau5").segment)
+            fallback += int(bad.size)
+            bad = np.flatnonzero(status[c])
+        if bad.size and on_failure == "fail":
+            s = c0 + int(bad[0])
+            raise SolverError(status[s], SolverStatus(status[s]).message, t_fail[s],
+                              f"arm {arm.name}, patient {s}")
+        values = {sn: Y[..., k] for k, sn in enumerate(model.state_names)}
+        if outputs:
+            o = model.evaluate_outputs(Y, P[c][:, None, :])
+            values.update({k: np.broadcast_to(np.asarray(o[k], float), Y.shape[:-1]) for k in outputs})
+        ok = np.ones(n_c, bool)
+        ok[bad] = False
+        for k in names:
+            out[k][c][ok] = values[k][ok][:, keep]
+        if window is not None:
+            for v in sc.summary_variables:
+                x = values[v][ok]
+                if x.shape[0]:
+                    out[f"CMAX_{v}"][c][ok] = cmax(row_time, x, window=window)
+                    out[f"CMIN_{v}"][c][ok] = cmin(row_time, x, window=window)
+                    out[f"AUC_{v}"][c][ok] = auc(row_time, x, window[0], window[1])
+    out.update(status=status, t_fail=t_fail, steps=int(S[:, ST_STEPS].sum()), rhs=int(S[:, ST_RHS].sum()),
+               fallback=fallback, window=np.array(window if window is not None else (np.nan, np.nan)))
+    return out
+
+
+def run_model_scenario(sc: ModelScenario, progress: Callable[[int, int], None] | None = None, *,
+                       on_failure: str = "fail", chunk: int = PATIENT_CHUNK) -> xr.Dataset:
+    """Simulate every arm x patient of ``sc``; return trajectories, per-patient metrics and provenance.
+
+    Parameters
+    ----------
+    sc : a validated :class:`~pkpd.generic_scenario.ModelScenario`.
+    progress : ``progress(done, total)``, called after each arm.
+    on_failure : ``"fail"`` raises :class:`SolverError` naming arm, patient and time of the first
+        failed integration; ``"skip"`` marks it in ``status`` (trajectories and metrics NaN).
+    chunk : patients per call of the compiled driver (>= 1); the result does not depend on it.
+
+    Returns
+    -------
+    xarray.Dataset with dims ``arm``, ``patient``, ``time`` (h): one variable per state and
+    output (their units), ``CMAX_<v>``, ``CMIN_<v>`` (unit of v) and ``AUC_<v>`` (unit of v x h)
+    per summary variable, ``summary_window`` (h), ``param_<name>`` per parameter, ``status``,
+    ``t_fail`` (h) and solver counts.
+    """
+    if on_failure not in ON_FAILURE:
+        raise ScenarioError("on_failure", "must be one of " + ", ".join(ON_FAILURE), on_failure)
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ScenarioError("chunk", "must be a whole number >= 1", chunk)
+    t_start = _time.perf_counter()
+    model = sc.model
+    P = patient_parameters(sc)
+    _check_memory(sc, max(_grid(sc, a, sc.window(a))[0].size for a in sc.arms))
+    results = []
+    for i in range(len(sc.arms)):
+        results.append(_run_arm(sc, i, P, on_failure, chunk))
+        if progress is not None:
+            progress(i + 1, len(sc.arms))
+
+    t = sc.regular_times_h()
+    dims = ("arm", "patient", "time")
+    pdims = ("arm", "patient")
+    coords = {
+        "arm": ("arm", [a.name for a in sc.arms]),
+        "patient": ("patient", np.arange(sc.size)),
+        "time": ("time", t, {"units": "h", "long_name": "time since the start of the run"}),
+        "day": ("time", t / 24.0, {"units": "d", "long_name": "time since the start of the run"}),
+        "bound": ("bound", ["start", "end"]),
+    }
+    stack = lambda key: np.stack([r[key] for r in results])  # noqa: E731
+    data = {}
+    unit_of = {s.name: s.unit for s in model.states} | {o.name: o.unit for o in model.outputs}
+    for s in model.states:
+        data[s.name] = (dims, stack(s.name), {"units": s.unit, "long_name": s.description})
+    for o in model.outputs:
+        data[o.name] = (dims, stack(o.name), {"units": o.unit, "long_name": o.description})
+    for v in sc.summary_variables:
+        for key, (what, suffix) in METRICS.items():
+            unit = unit_of[v]
+            unit = ("h" if unit in ("1", "") else f"{unit}*h") if suffix else unit
+            data[f"{key}_{v}"] = (pdims, stack(f"{key}_{v}"),
+                                  {"units": unit, "long_name": f"{what} of {v} over the summary window"})
+    data["summary_window"] = (("arm", "bound"), stack("window"),
+                              {"units": "h", "long_name": "summary window (start, end) of each arm; NaN when the "
+                                                          "arm has no complete dosing interval"})
+    for j, prm in enumerate(model.parameters):
+        data[f"param_{prm.name}"] = ("patient", P[:, j].copy(),
+                                     {"units": prm.unit, "long_name": f"{prm.description} (individual value)"})
+    status = stack("status")
+    data["status"] = (pdims, status, {"units": "1", "long_name": "solver status (0 = success)",
+                                      "flag_meanings": "; ".join(f"{s.value}={s.name}" for s in SolverStatus)})
+    data["t_fail"] = (pdims, np.where(status != 0, stack("t_fail"), np.nan),
+                      {"units": "h", "long_name": "time at which a failed integration stopped"})
+    data["solver_steps"] = ("arm", stack("steps"), {"units": "1", "long_name": "accepted solver steps, all patients"})
+    data["solver_rhs_evaluations"] = ("arm", stack("rhs"),
+                                      {"units": "1", "long_name": "right-hand-side evaluations, all patients"})
+    ds = xr.Dataset(data, coords=coords)
+    w = sc.summary_window
+    opts = sc.solver
+    ds.attrs.update(
+        title=f"pkpd run of scenario {sc.name} (model {model.name})",
+        scenario_kind="model", scenario=sc.text, scenario_name=sc.name, scenario_source=str(sc.source),
+        scenario_dir=sc.base_dir,
+        model=model.name, model_ref=sc.model_ref, model_file=sc.model_file or "",
+        seed=sc.seed, population_size=sc.size,
+        variability=", ".join(f"{k}={v:g}" for k, v in sc.variability.items()),
+        pkpd_version=__version__,
+        solver=f"method={opts.method} rtol={opts.rtol} atol={opts.atol} max_steps={opts.max_steps}",
+        summary_variables=", ".join(sc.summary_variables),
+        summary_window=w if isinstance(w, str) else f"{w[0]:g} h to {w[1]:g} h",
+        n_failed=int(np.count_nonzero(status)), n_stiff_fallback=int(sum(r["fallback"] for r in results)),
+        elapsed_s=round(_time.perf_counter() - t_start, 3),
+    )
+    return ds
+
+
+def summary_records(ds: xr.Dataset) -> list[dict]:
+    """One record per arm: evaluable patients, summary window, and the median over patients of each metric.
+
+    Keys: ``arm``, ``n`` (patients with a successful integration), ``window_h`` and
+    ``<METRIC>_<variable> [<unit>]``; a metric without a value (no window) is None.
+    """
+    variables = [v for v in str(ds.attrs.get("summary_variables", "")).split(", ") if v]
+    records = []
+    for k, arm in enumerate(ds["arm"].values):
+        ok = ds["status"].values[k] == 0
+        w = ds["summary_window"].values[k]
+        rec = {"arm": str(arm), "n": int(ok.sum()),
+               "window_h": "-" if not np.all(np.isfinite(w)) else f"{w[0]:g}-{w[1]:g}"}
+        for v in variables:
+            for key in METRICS:
+                da = ds[f"{key}_{v}"]
+                x = da.values[k][ok]
+                x = x[np.isfinite(x)]
+                rec[f"{key}_{v} [{da.attrs['units']}]"] = float(np.median(x)) if x.size else None
+        records.append(rec)
+    return records
