@@ -51,13 +51,17 @@ class Config:
     cold_compile: bool = True
     compile: bool = True            # measure start-up in fresh processes at all
     peers: bool = True
+    horizon_days: float = 548.0     # long-horizon section: the virtual trial's 18 months ...
+    horizon_rtol: float = 1e-4      # ... at its tolerances
+    horizon_atol: float = 1e-4
+    horizon_methods: tuple = ("dopri5", "radau5", "rodas3")
 
     @classmethod
     def quick_config(cls) -> "Config":
         return cls(quick=True, repeats=2, budget_s=2.0, pk_pop=200, pk_subset=2, system_days=7.0,
                    system_pop=40, system_subset=1, scaling_pk=200, scaling_system=20,
                    scipy_methods=("LSODA", "RK45"), pop_scipy=(("LSODA", "py"), ("LSODA", "jit")),
-                   cold_compile=False)
+                   cold_compile=False, horizon_days=56.0)
 
     @classmethod
     def tiny_config(cls) -> "Config":
@@ -65,7 +69,7 @@ class Config:
         return cls(quick=True, repeats=1, budget_s=0.5, pk_doses=8, pk_end_h=168.0, pk_pop=6, pk_subset=2,
                    system_days=2.0, system_pop=4, system_subset=1, scaling_pk=6, scaling_system=2,
                    scipy_methods=("LSODA",), pop_scipy=(("LSODA", "py"), ("LSODA", "jit")),
-                   cold_compile=False, compile=False, peers=False)
+                   cold_compile=False, compile=False, peers=False, horizon_days=7.0, horizon_methods=("dopri5",))
 
 
 # ----------------------------------------------------------------------------- errors
@@ -452,6 +456,52 @@ def machine() -> dict:
     return info
 
 
+# ----------------------------------------------------------------------------- long horizon
+HORIZON_ARMS = {"control": (0.0, 0.0), "neratinib": (240.0, 0.0), "ruxolitinib": (0.0, 15.0),
+                "combination": (240.0, 15.0)}
+
+
+def long_horizon(cfg: Config, log=print) -> dict:
+    """Each arm of the virtual trial for one typical patient over ``horizon_days`` at the trial's
+    tolerances, with every method: time, steps, rhs calls and the largest relative error of the
+    tumour diameter at the 8-weekly scans against radau5 at rtol 1e-10 (what RECIST reads).
+
+    Which method is cheapest depends on the arm: an untreated arm is a long quiet stretch that an
+    implicit method crosses in a few steps and an explicit one only at its stability limit; with
+    doses every 12 h the network needs ~1 h steps after each dose whatever the method, and then
+    the cheap explicit step wins.
+    """
+    from pkpd.models.tumor import sphere_diameter
+    from pkpd.simulate import simulate
+    from pkpd.system import DEPOT_CMT, SYSTEM, dose_modifiers
+
+    end_h = cfg.horizon_days * 24.0
+    scans = np.arange(0.0, end_h + 1e-9, 56 * 24.0)
+    out = {"days": cfg.horizon_days, "rtol": cfg.horizon_rtol, "atol": cfg.horizon_atol, "rows": []}
+    for arm, (ner, rux) in HORIZON_ARMS.items():
+        prob = PR.system(1, days=cfg.horizon_days, ner_mg=ner or 240.0, rux_mg=rux or 15.0, dt_h=24.0)
+        given = {DEPOT_CMT["neratinib"]: ner > 0, DEPOT_CMT["ruxolitinib"]: rux > 0}
+        doses = [d for d in prob.doses if given[d.cmt]]
+        kw = dict(y0=prob.Y0[0], dose_modifiers=dose_modifiers)
+        names = [q.name for q in SYSTEM.parameters]
+        params = dict(zip(names, prob.P[0]))
+
+        def diam(method, rtol, atol, max_steps=10**8):
+            ds = simulate(SYSTEM, doses, scans, params, solver=dict(method=method, rtol=rtol, atol=atol,
+                                                                   max_steps=max_steps), **kw)
+            return sphere_diameter(ds["tumor_volume"].values), ds
+
+        ref, _ = diam("radau5", cfg.ref_rtol, cfg.ref_atol)
+        for method in cfg.horizon_methods:
+            sec, n, (d, ds) = best_of(lambda m=method: diam(m, cfg.horizon_rtol, cfg.horizon_atol),
+                                      cfg.repeats, cfg.budget_s)
+            out["rows"].append(dict(arm=arm, method=method, time_s=sec, timing=f"best of {n}",
+                                    steps=int(ds["solver_steps"]), rhs=int(ds["solver_rhs_evaluations"]),
+                                    max_rel_err_diameter=float(np.max(np.abs(d - ref) / ref))))
+            log(f"  {arm:12s} {method:7s} {sec * 1e3:9.2f} ms")
+    return out
+
+
 # ----------------------------------------------------------------------------- everything
 def run(cfg: Config, log=print) -> dict:
     t_start = time.perf_counter()
@@ -492,6 +542,8 @@ def run(cfg: Config, log=print) -> dict:
                        population_overhead(pkN, cfg, "dopri5")]
     log("radau5 diagnostics (full model)")
     res["radau"] = radau_diagnostics(sy1, cfg, log=log)
+    log(f"long horizon: {cfg.horizon_days:g} days per arm, rtol {cfg.horizon_rtol:g}")
+    res["horizon"] = long_horizon(cfg, log=log)
     if cfg.compile:
         log("compile / cache-load time (fresh processes)")
         res["compile"] = compile_times(cold=cfg.cold_compile)
