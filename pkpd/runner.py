@@ -346,7 +346,11 @@ def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None, 
     if scans.size > 1 and scenario.population.size > 1:  # response needs a scan after baseline, and a population
         from pkpd.trial import trial_endpoints_dataset
 
-        parts.append(trial_endpoints_dataset(ds, scans))
+        endpoints = trial_endpoints_dataset(ds, scans, seed=scenario.population.seed, **scenario.recist.options())
+        parts.append(endpoints)
+        # record how the scans were read (the scenario's recist key) with the result
+        ds.attrs.update({k: v for k, v in endpoints.attrs.items()
+                         if k.startswith("recist_") and k != "recist_scan_times_h"})
     return xr.merge(parts, combine_attrs="override")
 
 

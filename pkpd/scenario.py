@@ -30,6 +30,8 @@ key                 unit        meaning (default)
 ``biopsies``        h           times of biopsy readouts ([])
 ``scan_every``      h           tumour assessment interval (8 weeks)
 ``store``           --          ``full``, ``daily`` or ``scans`` (full)
+``recist``          mm          ``{confirm, noise_cv, noise_sd_mm,
+                                cr_threshold_mm}`` (true, 0, 0 mm, 5 mm)
 ==================  ==========  ===============================================
 
 Internal units: time h, doses mg; parameter values in the unit of their
@@ -74,7 +76,7 @@ import yaml
 from pkpd.errors import InputError, ScenarioError
 from pkpd.models.drugs import DRUGS, get_drug
 from pkpd.models.spec import Parameter
-from pkpd.models.tumor import GOMPERTZ_PARAMETERS, SIMEONI_PARAMETERS
+from pkpd.models.tumor import F_R_PARAMETER, GOMPERTZ_PARAMETERS, SIMEONI_PARAMETERS
 from pkpd.regimens import FREQUENCIES, TIME_TOL_H, Regimen, regimen_from_dict
 from pkpd.signaling.egfr_jak_stat3 import PARAMETERS as SIGNALING_PARAMETERS
 from pkpd.solvers import SolverOptions
@@ -84,6 +86,7 @@ __all__ = [
     "Scenario",
     "Arm",
     "Population",
+    "Recist",
     "SweepAxis",
     "load_scenario",
     "scenario_from_dict",
@@ -91,6 +94,7 @@ __all__ = [
     "SCENARIO_KEYS",
     "ARM_KEYS",
     "POPULATION_KEYS",
+    "RECIST_KEYS",
     "SOLVER_KEYS",
     "EVALUATION_KEYS",
     "SWEEP_REGIMEN_KEYS",
@@ -104,7 +108,7 @@ __all__ = [
 
 SCENARIO_KEYS: tuple[str, ...] = (
     "name", "description", "duration", "output_every", "population", "parameters", "arms",
-    "sweep", "solver", "evaluation", "biopsies", "scan_every", "store",
+    "sweep", "solver", "evaluation", "biopsies", "scan_every", "store", "recist",
 )
 """Top-level keys of a scenario file."""
 
@@ -113,6 +117,18 @@ ARM_KEYS: tuple[str, ...] = ("name", "regimen", "description")
 
 POPULATION_KEYS: tuple[str, ...] = ("size", "seed", "variability")
 """Keys of ``population``."""
+
+RECIST_KEYS: tuple[str, ...] = ("confirm", "noise_cv", "noise_sd_mm", "cr_threshold_mm")
+"""Keys of ``recist`` (the options of :func:`pkpd.trial.trial_endpoints_dataset`)."""
+
+MAX_NOISE_CV = 0.5
+"""Largest proportional measurement error (CV) of a scan, ``recist.noise_cv``."""
+
+MAX_NOISE_SD_MM = 10.0
+"""Largest additive measurement error (SD, mm) of a scan, ``recist.noise_sd_mm``."""
+
+MAX_CR_THRESHOLD_MM = 10.0
+"""Largest CR detection limit (mm), ``recist.cr_threshold_mm`` (RECIST 1.1: nodes < 10 mm are normal)."""
 
 SOLVER_KEYS: tuple[str, ...] = ("method", "rtol", "atol", "max_steps", "first_step", "max_step")
 """Keys of ``solver`` (the fields of :class:`pkpd.solvers.SolverOptions`)."""
@@ -169,14 +185,15 @@ def parameter_blocks() -> dict[str, dict[str, Parameter]]:
     :attr:`~pkpd.models.drugs.DrugPK.parameter_names`), ``signaling`` (the
     EGFR-JAK-STAT3 network) and ``tumor`` (the Simeoni and Gompertz growth laws'
     parameters together; ``alpha`` and ``Vmax`` act only with the Gompertz law,
-    ``lambda0``, ``lambda1`` and ``psi`` only with the Simeoni law).
+    ``lambda0``, ``lambda1`` and ``psi`` only with the Simeoni law; ``f_R`` is the
+    baseline fraction of the drug-resistant subclone, 0 = no acquired resistance).
     """
     blocks: dict[str, dict[str, Parameter]] = {}
     for name, drug in DRUGS.items():
         blocks[name] = {p.name: p for p in drug.all_parameters}
     blocks["signaling"] = {p.name: p for p in SIGNALING_PARAMETERS}
     tumor: dict[str, Parameter] = {}
-    for p in SIMEONI_PARAMETERS + GOMPERTZ_PARAMETERS:
+    for p in SIMEONI_PARAMETERS + GOMPERTZ_PARAMETERS + (F_R_PARAMETER,):
         tumor.setdefault(p.name, p)
     blocks["tumor"] = tumor
     return blocks
@@ -515,6 +532,71 @@ class Population:
         return self.size == 1 and not self.variability
 
 
+def _length_mm(value: object, path: str, lo: float, hi: float, lo_open: bool = False) -> float:
+    """A length in mm: a number (mm) or a string ``"5 mm"`` / ``"0.5 cm"``, within ``[lo, hi]`` (``(lo, hi]``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, str)):
+        raise ScenarioError(path, "must be a length in mm such as '5 mm'", _shown(value))
+    if isinstance(value, str):
+        m = _NUMBER_UNIT.fullmatch(value)
+        unit = m.group(2).strip().lower() if m else None
+        if m is None or unit not in ("", "mm", "cm"):
+            raise ScenarioError(path, "must be a length in mm such as '5 mm' (units: mm, cm)", _shown(value))
+        number = float(m.group(1)) * (10.0 if unit == "cm" else 1.0)
+    else:
+        number = float(value)
+    inside = (number > lo if lo_open else number >= lo) and number <= hi
+    if not (math.isfinite(number) and inside):
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}] mm"
+        raise ScenarioError(path, f"must be in {interval}", _shown(value if isinstance(value, str) else f"{number:g}"))
+    return number
+
+
+@dataclass(frozen=True)
+class Recist:
+    """How RECIST 1.1 reads the scans (the options of :func:`pkpd.trial.trial_endpoints_dataset`).
+
+    Parameters
+    ----------
+    confirm : bool
+        CR/PR must be confirmed by a scan >= 28 days later (default True).
+    noise_cv : float in [0, 0.5]
+        Proportional measurement error of each scan, a CV (0 = none; 0.05-0.10 typical, biology.md §3.5).
+    noise_sd_mm : float, mm, in [0, 10]
+        Additive measurement error, SD (0 = none; 1-2 mm typical, biology.md §3.5).
+    cr_threshold_mm : float, mm, in (0, 10]
+        CR when the lesion's longest diameter is below this (default 5 mm).
+    path : field path in errors (``"recist"``).
+
+    Noise is drawn from streams of the scenario seed, per arm, sweep point and patient
+    (reproducible, and independent of batching).
+    """
+
+    confirm: bool = True
+    noise_cv: float = 0.0
+    noise_sd_mm: float = 0.0
+    cr_threshold_mm: float = 5.0
+    path: str = field(default="recist", compare=False, repr=False)
+
+    @_checked
+    def __post_init__(self):
+        set_ = object.__setattr__
+        if not isinstance(self.confirm, (bool, np.bool_)):
+            raise ScenarioError(f"{self.path}.confirm", "must be true or false", _shown(self.confirm))
+        set_(self, "confirm", bool(self.confirm))
+        cv = _number(self.noise_cv, f"{self.path}.noise_cv")
+        if not (math.isfinite(cv) and 0.0 <= cv <= MAX_NOISE_CV):
+            raise ScenarioError(f"{self.path}.noise_cv", f"must be in [0, {MAX_NOISE_CV:g}]", f"{cv:g}")
+        set_(self, "noise_cv", cv)
+        set_(self, "noise_sd_mm", _length_mm(self.noise_sd_mm, f"{self.path}.noise_sd_mm", 0.0, MAX_NOISE_SD_MM))
+        set_(self, "cr_threshold_mm", _length_mm(self.cr_threshold_mm, f"{self.path}.cr_threshold_mm", 0.0,
+                                                 MAX_CR_THRESHOLD_MM, lo_open=True))
+
+    def options(self) -> dict:
+        """Keyword arguments of :func:`pkpd.trial.trial_endpoints_dataset`."""
+        return {"confirm": self.confirm, "noise_cv": self.noise_cv, "noise_sd_mm": self.noise_sd_mm,
+                "cr_threshold_mm": self.cr_threshold_mm}
+
+
 @dataclass(frozen=True)
 class Arm:
     """One treatment arm: a name and its regimens (none for a control arm).
@@ -653,6 +735,8 @@ class Scenario:
     scan_every_h : float, h, > 0
         Interval between tumour assessments (scans at ``scan_every, 2 scan_every, ...``).
     store : ``"full"``, ``"daily"`` or ``"scans"``
+    recist : :class:`Recist`
+        How the scans are read (confirmation, measurement noise, CR limit).
     text : the YAML source text ("" when built in Python)
     source : where it came from (a file path, ``"<string>"`` or ``"<python>"``)
     """
@@ -670,6 +754,7 @@ class Scenario:
     biopsies_h: tuple[float, ...] = ()
     scan_every_h: float = DEFAULT_SCAN_EVERY_H
     store: str = "full"
+    recist: Recist = field(default_factory=Recist)
     text: str = field(default="", repr=False)
     source: str = "<python>"
 
@@ -705,6 +790,8 @@ class Scenario:
             raise ScenarioError("population", "must be a Population", _shown(self.population))
         if not isinstance(self.solver, SolverOptions):
             raise ScenarioError("solver", "must be SolverOptions", _shown(self.solver))
+        if not isinstance(self.recist, Recist):
+            raise ScenarioError("recist", "must be a Recist", _shown(self.recist))
         if not isinstance(self.store, str) or self.store not in STORE_OPTIONS:
             raise ScenarioError("store", "must be one of " + ", ".join(STORE_OPTIONS), _shown(self.store))
         set_(self, "scan_every_h", _quantity(self.scan_every_h, "time", "scan_every", require="> 0"))
@@ -1274,6 +1361,11 @@ def scenario_from_dict(data: object, *, text: str = "", source: str = "<python>"
         if "window" in ev and window is None:
             raise ScenarioError("evaluation.window", "must be a list [start, end] of two times", "nothing (null)")
 
+    recist = Recist()
+    if d.get("recist") is not None:
+        rm = _mapping(d["recist"], "recist", RECIST_KEYS)
+        recist = Recist(**{k: rm[k] for k in RECIST_KEYS if k in rm})
+
     biopsies = d.get("biopsies")
     biopsies = [] if biopsies is None else biopsies
     if not isinstance(biopsies, list):
@@ -1293,6 +1385,7 @@ def scenario_from_dict(data: object, *, text: str = "", source: str = "<python>"
         biopsies_h=tuple(biopsies),
         scan_every_h=d.get("scan_every", DEFAULT_SCAN_EVERY_H),
         store=d.get("store", "full"),
+        recist=recist,
         text=text,
         source=source,
     )

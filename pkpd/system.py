@@ -7,7 +7,7 @@ computed here from the block specs and frozen into the kernel as constants::
     states      0-2   neratinib DEPOT, CENT, PERIPH (mg)        pk2cmt_oral
                 3-4   ruxolitinib DEPOT, CENT (mg)              pk1cmt_oral
                 5-17  EGFR-JAK-STAT3 network (13 species)       pkpd.signaling.egfr_jak_stat3
-                18-21 tumour X1..X4 (mm^3)                      pkpd.models.tumor (Simeoni)
+                18-22 tumour X1..X4, XR (mm^3)                  pkpd.models.tumor (Simeoni + resistant subclone)
 
 The free concentration that drives the network is
 ``C_u = fu * (CENT / Vc) [mg/L] * 1e6 / MW [g/mol]`` in nM (tumour exposure =
@@ -41,7 +41,8 @@ from numba import njit
 from pkpd.models.drugs import NERATINIB, RUXOLITINIB
 from pkpd.models.pk import PK_MODELS, rhs_pk1cmt_oral, rhs_pk2cmt_oral
 from pkpd.models.spec import ModelSpec, Output, Parameter, State
-from pkpd.models.tumor import SIMEONI_PARAMETERS, STATES as TUMOR_STATES, initial_state, sphere_diameter, tumor_rhs
+from pkpd.models.tumor import (F_R_PARAMETER, SIMEONI_PARAMETERS, STATES as TUMOR_STATES, initial_state,
+                               sphere_diameter, tumor_rhs)
 from pkpd.signaling import egfr_jak_stat3 as net
 from pkpd.signaling.egfr_jak_stat3 import network_rhs
 
@@ -58,7 +59,7 @@ S_NER = 0
 S_RUX = S_NER + _NER_MODEL.n_states        # 3
 S_NET = S_RUX + _RUX_MODEL.n_states        # 5
 S_TUM = S_NET + net.N_SPECIES              # 18
-N_STATES = S_TUM + len(TUMOR_STATES)       # 22
+N_STATES = S_TUM + len(TUMOR_STATES)       # 23
 S_P = S_NET + [s.name for s in net.SPECIES].index("P")  # the proliferation signal
 #: 1-based dosing compartment (the depot) of each drug, as in NONMEM CMT
 DEPOT_CMT = {"neratinib": S_NER + 1, "ruxolitinib": S_RUX + 1}
@@ -69,7 +70,7 @@ P_RUX = P_NER + _NER_MODEL.n_parameters    # 5
 P_CONV = P_RUX + _RUX_MODEL.n_parameters   # 8: ner MW, ner fu, rux MW, rux fu
 P_NET = P_CONV + 4                         # 12
 P_TUM = P_NET + net.N_PARAMS               # 49
-P_DOSE = P_TUM + len(SIMEONI_PARAMETERS)   # 57: ner tlag, ner F, rux tlag, rux F, tumour D0
+P_DOSE = P_TUM + len(SIMEONI_PARAMETERS)   # 57: ner tlag, ner F, rux tlag, rux F, tumour D0, tumour f_R
 I_NER_VC = P_NER + _NER_MODEL.parameter_index("Vc")
 I_RUX_V = P_RUX + _RUX_MODEL.parameter_index("V")
 
@@ -94,9 +95,10 @@ _PARAMETERS = (
        _renamed(RUXOLITINIB.tlag, "ruxolitinib"), _renamed(RUXOLITINIB.F, "ruxolitinib"),
        Parameter("tumor_D0", 30.0, "mm", "baseline longest diameter of the (chest-wall) target lesion",
                  "GUESS (pkpd): a typical measurable superficial lesion (RECIST: >= 10 mm); biology.md §6.4 "
-                 "suggests SLD0 50 mm for all target lesions together", assumed=True, lower=1.0))
+                 "suggests SLD0 50 mm for all target lesions together", assumed=True, lower=1.0),
+       _renamed(F_R_PARAMETER, "tumor"))
 )
-assert len(_PARAMETERS) == P_DOSE + 5
+assert len(_PARAMETERS) == P_DOSE + 6
 
 #: scenario path (``neratinib.CL``) -> parameter index
 PATHS = {q.name.replace("_", ".", 1): i for i, q in enumerate(_PARAMETERS)}
@@ -118,7 +120,7 @@ def _free_nM(amount_mg, volume_l, mw, fu):
 
 @njit(cache=True)
 def coupled_rhs(t, y, p, dydt):
-    """d(y)/dt of the coupled system (22 states, see the module docstring); t in h."""
+    """d(y)/dt of the coupled system (23 states, see the module docstring); t in h."""
     rhs_pk2cmt_oral(t, y[S_NER:S_RUX], p[P_NER:P_RUX], dydt[S_NER:S_RUX])
     rhs_pk1cmt_oral(t, y[S_RUX:S_NET], p[P_RUX:P_CONV], dydt[S_RUX:S_NET])
     c_ner_u = _free_nM(y[S_NER + 1], p[I_NER_VC], p[P_CONV], p[P_CONV + 1])
@@ -128,16 +130,17 @@ def coupled_rhs(t, y, p, dydt):
 
 
 def initial_states(P: np.ndarray) -> np.ndarray:
-    """Untreated starting states (n, 22) for parameter rows ``P`` (n, n_parameters).
+    """Untreated starting states (n, 23) for parameter rows ``P`` (n, n_parameters).
 
     No drug, the network at its computed steady state for each row's network
-    parameters, the tumour an untreated lesion of diameter ``tumor_D0``.
+    parameters, the tumour an untreated lesion of diameter ``tumor_D0`` of which the
+    fraction ``tumor_f_R`` is the drug-resistant subclone.
     """
     P = np.atleast_2d(P)
     y0 = np.zeros((P.shape[0], N_STATES))
     y0[:, S_NET:S_TUM] = net.baseline_state(P[:, P_NET:P_TUM])
     for i in range(P.shape[0]):
-        y0[i, S_TUM:N_STATES] = initial_state(P[i, P_DOSE + 4])
+        y0[i, S_TUM:N_STATES] = initial_state(P[i, P_DOSE + 4], P[i, P_DOSE + 5])
     return y0
 
 
@@ -169,7 +172,7 @@ READOUTS = ("pEGFR", "pERK", "pAKT", "pSTAT3", "JAK", "IL6", "SOCS3", "P")
 
 
 def observables(Y: np.ndarray, P: np.ndarray) -> dict[str, np.ndarray]:
-    """Observables from states ``Y`` (..., n_time, 22) and parameters ``P`` (..., n_parameters).
+    """Observables from states ``Y`` (..., n_time, 23) and parameters ``P`` (..., n_parameters).
 
     ``conc`` and ``conc_free`` have a trailing drug axis (neratinib, ruxolitinib), in nM;
     signaling readouts are absolute (their baselines are ``observables(initial)``); tumour
@@ -207,7 +210,7 @@ SYSTEM = ModelSpec(
              Output("tumor_volume", "mm^3", "tumour volume")),
     output_fn=_output_fn,
     description="Neratinib (2-cmt oral) + ruxolitinib (1-cmt oral) PK -> free nM -> EGFR-JAK-STAT3 network "
-                "-> Simeoni tumour growth",
+                "-> Simeoni tumour growth with a drug-resistant subclone",
     references=net.REFERENCES,
 )
 

@@ -14,12 +14,15 @@ SYSTEM value, or the scenario's override of it), i.e. a **multiplicative factor*
 with ``m`` the median of the factor (1 unless the calibration moved it, see
 ``median_factor``), ``CV`` the coefficient of variation of the log-normal and
 ``z_i`` a standard normal of patient ``i``.  A distribution may be truncated
-below at an absolute value (the baseline lesion must be measurable, >= 10 mm):
-then ``z_i`` is drawn from the standard normal truncated at the matching point
-by inverting the CDF (``z = Phi^-1(Phi(a) + u (1 - Phi(a)))`` with ``u = Phi(z_i)``),
-so every patient still uses exactly one normal draw.
+below and/or above at absolute values (the baseline lesion must be measurable,
+>= 10 mm; a fraction cannot exceed 1): then ``z_i`` is drawn from the standard
+normal truncated at the matching points ``a < b`` by inverting the CDF
+(``z = Phi^-1(Phi(a) + u (Phi(b) - Phi(a)))`` with ``u = Phi(z_i)``), so every
+patient still uses exactly one normal draw.
 
 The factors are independent between parameters (no correlation is known).
+``tumor.f_R`` is a fraction of the baseline lesion (the drug-resistant subclone
+of :mod:`pkpd.models.tumor`); its log-normal is truncated at 1.
 
 Reproducibility
 ---------------
@@ -35,14 +38,19 @@ The distributions (:data:`DISTRIBUTIONS`; ``python -m pkpd.variability`` prints 
 =====================  ==========  =====  ==============================================================
 path                   median      CV     source
 =====================  ==========  =====  ==============================================================
-``tumor.lambda0``      x 2.2       70%    growth: median calibrated so that the EGFR-targeted arm's median
-                       (0.0176/d)         time to progression is ~2 months (TBCRC 001, clinical.md); volume
-                                          doubling time 39 d, faster than primary TNBC (69-103 d); CV
+``tumor.lambda0``      x 2.7       70%    growth: median calibrated so that the EGFR-targeted arm's median
+                       (0.0216/d)         time to progression is ~2 months (TBCRC 001, clinical.md); volume
+                                          doubling time 32 d, faster than primary TNBC (69-103 d); CV
                                           within the 50-80% of biology.md §3.4 (assumed)
-``tumor.K_max``        x 1.3       100%   kill per signal deficit: median calibrated to the EGFR-targeted
-                       (0.065/d)          ORR of 6% (TBCRC 001, 2/31); CV assumed (not identified: any CV
+``tumor.K_max``        x 2.7       100%   kill per signal deficit: median calibrated to the EGFR-targeted
+                       (0.135/d)          ORR of 6% (TBCRC 001, 2/31); CV assumed (not identified: any CV
                                           of 50-150% fits once the median is refitted); ruxolitinib ORR
                                           ~0% (Stover 2018) checked
+``tumor.f_R``          x 1.6       300%   baseline fraction of the drug-resistant subclone (acquired
+                       (0.016)            resistance): median calibrated to an ASSUMED median duration of
+                                          response of 7.4 months in the EGFR-targeted arm (no TNBC DoR
+                                          figure in clinical.md or biology.md); CV a GUESS (subclone
+                                          sizes vary over orders of magnitude); truncated at 1
 ``signaling.KI``       x 1         100%   neratinib potency in the tumour: assumed; wide, as EGFR-pathway
                        (2 nM)             inhibition was heterogeneous in TBCRC 001 biopsies (5/16)
 ``signaling.IC50_rux`` x 1         50%    ruxolitinib potency in the tumour: assumed
@@ -85,10 +93,10 @@ class Distribution:
         Coefficient of variation of the log-normal, fraction (``omega² = ln(1 + cv²)``).
     median_factor : float
         Median of the factor: the population median is ``median_factor`` x the typical value.
-    lower : float or None
-        Absolute lower bound of the value, in the parameter's unit (truncation); None = none.
+    lower, upper : float or None
+        Absolute lower / upper bound of the value, in the parameter's unit (truncation); None = none.
     role : str
-        ``growth``, ``sensitivity`` or ``baseline size``.
+        ``growth``, ``sensitivity``, ``resistance`` or ``baseline size``.
     description, source : str
     assumed : bool
         True where the number is a guess rather than a measured or fitted figure.
@@ -100,6 +108,7 @@ class Distribution:
     cv: float
     median_factor: float = 1.0
     lower: float | None = None
+    upper: float | None = None
     role: str = ""
     description: str = ""
     source: str = ""
@@ -115,23 +124,33 @@ class Distribution:
 #: The distributions, in the order of the table in the module docstring.
 DISTRIBUTIONS: tuple[Distribution, ...] = (
     Distribution(
-        "tumor.lambda0", cv=0.70, median_factor=2.2, role="growth",
+        "tumor.lambda0", cv=0.70, median_factor=2.7, role="growth",
         description="exponential growth rate of the untreated lesion",
         source="median calibrated (scripts/calibrate_virtual_trial.py) so that 45% of the EGFR-targeted "
                "(neratinib) arm is progression-free at the first 8-weekly scan, i.e. a median time to progression "
                "at the first scan (1.84 months) for TBCRC 001's 2.1 months (95% CI 1.8-5.5; clinical.md); gives a "
-               "median volume doubling time of 39 d, faster than primary TNBC (69-103 d, biology.md §3.4), as "
+               "median volume doubling time of 32 d, faster than primary TNBC (69-103 d, biology.md §3.4), as "
                "the clinical figure demands of refractory metastatic disease; CV 70% from the 50-80% range of "
                "biology.md §3.4 (GUESS)",
         assumed=True, calibrated=True),
     Distribution(
-        "tumor.K_max", cv=1.00, median_factor=1.3, role="sensitivity",
+        "tumor.K_max", cv=1.00, median_factor=2.7, role="sensitivity",
         description="maximal damage (kill) rate per signal deficit: how strongly a tumour dies when the "
                     "proliferation/survival signal falls (apoptotic priming)",
         source="median calibrated (scripts/calibrate_virtual_trial.py) to the EGFR-targeted monotherapy ORR "
                "of 6% (TBCRC 001, cetuximab, 2/31; clinical.md); ruxolitinib monotherapy ORR ~0% (Stover 2018) "
                "is met, not fitted; CV 100% assumed: the two ORRs do not identify it (CV 50-150% all fit once "
                "the median is refitted, and change the combination's predicted ORR, docs/virtual_trial.md)",
+        assumed=True, calibrated=True),
+    Distribution(
+        "tumor.f_R", cv=3.00, median_factor=1.6, upper=1.0, role="resistance",
+        description="fraction of the baseline lesion that is a drug-resistant subclone (grows whatever the "
+                    "signal; sets when a responding lesion regrows)",
+        source="median calibrated (scripts/calibrate_virtual_trial.py) so that the EGFR-targeted (neratinib) "
+               "arm's Kaplan-Meier median duration of response is 7.36 months (4 scan intervals): an ASSUMED "
+               "target, as clinical.md and biology.md give no DoR for TNBC (responses to single agents in "
+               "pretreated metastatic TNBC last some months); typical value 0.01 x 1.6 = 0.016; CV 300% a GUESS (a "
+               "subclone's share varies over orders of magnitude between tumours); truncated at 1 (a fraction)",
         assumed=True, calibrated=True),
     Distribution(
         "signaling.KI", cv=1.00, role="sensitivity",
@@ -212,13 +231,19 @@ def sample_tumor_parameters(n: int, seed: int, start: int = 0, *, typical: dict 
         for r in range(n):
             z[r] = patient_rng(seed, start + r, stream_of(d.path)).standard_normal()
         log_m = np.log(d.median_factor)
-        if d.lower is not None:
+        if d.lower is not None or d.upper is not None:
             tv = (typical or {}).get(d.path, None)
             tv = _typical(d.path) if tv is None else float(tv)
-            # truncation point a of z: tv * m * exp(omega a) = lower
-            a = (np.log(d.lower / tv) - log_m) / d.omega if d.omega > 0 else -np.inf
-            pa = float(ndtr(a))
-            z = ndtri(pa + ndtr(z) * (1.0 - pa))
+            # truncation points a < b of z: tv * m * exp(omega a) = lower, tv * m * exp(omega b) = upper
+            pa, pb = 0.0, 1.0
+            if d.omega > 0 and d.lower is not None:
+                pa = float(ndtr((np.log(d.lower / tv) - log_m) / d.omega))
+            if d.omega > 0 and d.upper is not None:
+                pb = float(ndtr((np.log(d.upper / tv) - log_m) / d.omega))
+            if not pb > pa:
+                raise InputError(d.path, f"typical value {tv:g} x median {d.median_factor:g} leaves no room "
+                                 f"between the bounds {d.lower} and {d.upper}", show_value=False)
+            z = ndtri(pa + ndtr(z) * (pb - pa))
         out[d.path] = np.exp(log_m + d.omega * z)
     return out
 
@@ -251,7 +276,8 @@ def describe(distributions: tuple[Distribution, ...] = DISTRIBUTIONS) -> str:
     lines = []
     for d in distributions:
         tv = _typical(d.path)
-        bound = f", >= {d.lower:g}" if d.lower is not None else ""
+        bound = (f", >= {d.lower:g}" if d.lower is not None else "") + (f", <= {d.upper:g}" if d.upper is not None
+                                                                        else "")
         tag = "calibrated" if d.calibrated else ("assumed" if d.assumed else "")
         lines.append(f"{d.path}: median {d.median_factor:g} x {tv:.4g} = {d.median_factor * tv:.4g}, "
                      f"CV {100 * d.cv:.0f}%{bound} [{tag}] - {d.source}")

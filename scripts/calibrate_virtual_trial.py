@@ -13,10 +13,21 @@ What is calibrated (the rest of :data:`pkpd.variability.DISTRIBUTIONS` is assume
   puts it at the first scan, the nearest attainable value.
 * ``tumor.K_max`` median (x typical 0.05/d): so that the EGFR-targeted arm's
   ORR is 6% (TBCRC 001, cetuximab alone: 2/31).
+* ``tumor.f_R`` median (x typical 0.01): the baseline fraction of the
+  drug-resistant subclone (acquired resistance, :mod:`pkpd.models.tumor`), so that
+  the EGFR-targeted arm's Kaplan-Meier median duration of response is 7.36
+  months (4 scan intervals).  ASSUMED target: neither clinical.md nor
+  biology.md has a DoR figure for TNBC; responses to single agents in pretreated
+  metastatic TNBC last some months.  With 8-weekly scans the KM median DoR is a
+  multiple of 1.84 months, so the median factor is the geometric middle of the
+  range of factors that give 7.36 months, lambda0 and K_max being refitted for
+  every candidate (:func:`choose_f_r`); then lambda0 and K_max are refitted at
+  the rounded f_R median.
 * Checked, not fitted: ruxolitinib arm ORR ~0% (Stover 2018: no objective
   responses).  ``tumor.K_max``'s CV is not identified by these two ORRs (every
   CV in 0.5-1.5 fits both once the median is refitted), so it is fixed at 100%
-  and the combination's prediction is reported for CV 50% and 150% too.
+  and the combination's prediction is reported for CV 50% and 150% too, and for the
+  DoR target at 5.52 and 9.20 months (the neighbouring attainable medians).
 
 How (fast, and checked against the full model)
 ----------------------------------------------
@@ -26,9 +37,11 @@ period (QD neratinib, BID ruxolitinib; checked: |P(day 27) - P(day 500)| < 1e-5)
 So each patient's P(t) is simulated once per arm with the full coupled system
 (:data:`pkpd.system.SYSTEM`, same solver and parameters as ``pkpd run``) for the
 first 28 days, hourly, and extended periodically (the last 24 h repeated) to 18
-months; the Simeoni tumour block (the same equations as :func:`pkpd.models.tumor.tumor_rhs`)
-is then integrated on that signal (classical RK4, 2-h steps on the hourly signal)
-for any candidate tumour distribution in about 0.1 s.  At the end the surrogate is
+months; the Simeoni tumour block with its resistant subclone (the same equations as
+:func:`pkpd.models.tumor.tumor_rhs`) is then integrated on that signal (classical RK4, 2-h steps on the hourly signal)
+for any candidate tumour distribution in about 0.03 s for 500 patients (each patient is
+integrated only up to the first scan that is certainly RECIST progression, as RECIST
+reads nothing after it; the script checks that this changes no endpoint).  At the end the surrogate is
 checked against full coupled 18-month runs (``pkpd.runner.run``) of the first
 patients: the lesion sizes at the scans and every best overall response must agree.
 
@@ -36,12 +49,13 @@ Then, at the calibrated distributions, the script reports each arm's ORR (exact
 95% CI), DCR, median PFS and median DoR, for the combination as predictions with
 their uncertainty: the Clopper-Pearson and Brookmeyer-Crowley intervals of the
 virtual population, a second independent population (seed + 1), the K_max CV range,
-and the calibration refitted to the ends of the 95% CI of the 2/31 EGFR-targeted
-ORR (0.8%-21.4%).
+the calibration refitted to the ends of the 95% CI of the 2/31 EGFR-targeted
+ORR (0.8%-21.4%), and the assumed DoR target one scan interval shorter or longer.
 
 Usage:  python scripts/calibrate_virtual_trial.py [--n 500] [--seed 1] [--check] [--json FILE] [--validate 12]
-    --check   exit 1 if the calibrated medians differ from pkpd.variability.DISTRIBUTIONS.
-Runs in about 1-2 minutes on 2 cores.
+    --check   exit 1 if the calibrated medians (lambda0, K_max, f_R) differ from pkpd.variability.DISTRIBUTIONS,
+              a target is missed at the shipped values, or the surrogate disagrees with the full model.
+Runs in about 4.5 minutes on 2 cores (8.6 CPU-minutes; --validate 0 saves a few seconds).
 """
 
 from __future__ import annotations
@@ -74,6 +88,7 @@ TARGET_ORR_EGFR = 0.06        # TBCRC 001, cetuximab alone, 2/31 PR (clinical.md
 TARGET_ORR_EGFR_CI = (stats.binomtest(2, 31).proportion_ci(method="exact").low,
                       stats.binomtest(2, 31).proportion_ci(method="exact").high)
 TARGET_PF_FIRST_SCAN = 0.45   # -> median TTP at the first scan (1.84 mo) ~ 2.1 mo (TBCRC 001) [V, derived]
+TARGET_DOR_SCANS = 4          # EGFR-targeted arm KM median DoR = 4 scan intervals = 7.36 mo: ASSUMED (no TNBC figure)
 MAX_ORR_RUX = 0.02            # Stover 2018: no objective responses (check, not fitted) [M]
 
 DURATION = "18 months"
@@ -196,8 +211,8 @@ def drive(sig: np.ndarray, P: np.ndarray):
 
 
 @njit(cache=False, inline="always")
-def _rhs(x1, x2, x3, x4, g, kill_shape, lam0, lam1, psi, k1, kmax):
-    W = x1 + x2 + x3 + x4
+def _rhs(x1, x2, x3, x4, x5, g, kill_shape, lam0, lam1, psi, k1, kmax):
+    W = x1 + x2 + x3 + x4 + x5
     z = lam0 / lam1 * max(W, 0.0)
     if z <= 0.1:
         denom = 1.0                     # (1 + z**psi)**(1/psi) rounds to 1 exactly for z**20 < 1e-20
@@ -206,48 +221,68 @@ def _rhs(x1, x2, x3, x4, g, kill_shape, lam0, lam1, psi, k1, kmax):
     else:
         denom = z * (1.0 + z ** (-psi)) ** (1.0 / psi)
     kill = kmax * kill_shape
-    return g * lam0 * x1 / denom - kill * x1, kill * x1 - k1 * x2, k1 * (x2 - x3), k1 * (x3 - x4)
+    return (g * lam0 * x1 / denom - kill * x1, kill * x1 - k1 * x2, k1 * (x2 - x3), k1 * (x3 - x4),
+            lam0 * x5 / denom)
 
 
 @njit(cache=False, parallel=True)
-def _tumour_scans(G, H, h0, period, lam0, lam1, psi, k1, kmax, v0, scan_h, out):
+def _tumour_scans(G, H, h0, period, lam0, lam1, psi, k1, kmax, v0, f_r, scan_h, stop_at_pd, out):
     """Lesion volume (mm^3) at the scan hours ``scan_h`` (even integers) for every patient: RK4, 2-h steps.
+
+    ``v0`` baseline volume (mm^3), ``f_r`` its resistant fraction (the subclone XR of pkpd.models.tumor).
+    ``stop_at_pd``: stop a patient at the first scan that is certainly RECIST progression (>= 20% and
+    >= 5 mm above the nadir of the earlier scans, with a 1e-6 mm margin) and repeat that volume at the
+    later scans; RECIST ignores every scan after the first PD (pkpd.analysis.response), so all
+    endpoints are unchanged, and most non-responders are integrated over 8 weeks instead of 18 months.
 
     ``G``, ``H``: (n, n_hours) drives; after the last simulated hour they repeat with ``period`` from ``h0``.
     Patients are independent (threads change nothing in the result).
     """
     n, n_hours = G.shape
     for i in prange(n):
-        x1, x2, x3, x4 = v0[i], 0.0, 0.0, 0.0
+        x1, x2, x3, x4, x5 = (1.0 - f_r[i]) * v0[i], 0.0, 0.0, 0.0, f_r[i] * v0[i]
         l0, l1, ps, kk, km = lam0[i], lam1[i], psi[i], k1[i], kmax[i]
         k = 0
         h = 0
+        nadir = np.inf
         while k < scan_h.size:
             if h == scan_h[k]:
-                out[i, k] = x1 + x2 + x3 + x4
+                out[i, k] = x1 + x2 + x3 + x4 + x5
+                d = np.cbrt(6.0 * out[i, k] / np.pi)
                 k += 1
+                if stop_at_pd and d >= 1.2 * nadir + 1e-6 and d - nadir >= 5.0 + 1e-6:
+                    for kk in range(k, scan_h.size):
+                        out[i, kk] = out[i, k - 1]
+                    break
+                nadir = min(nadir, d)
                 continue
             j0 = h if h < n_hours else h0 + (h - h0) % period
             jm = h + 1 if h + 1 < n_hours else h0 + (h + 1 - h0) % period
             j1 = h + 2 if h + 2 < n_hours else h0 + (h + 2 - h0) % period
-            a1 = _rhs(x1, x2, x3, x4, G[i, j0], H[i, j0], l0, l1, ps, kk, km)
-            a2 = _rhs(x1 + a1[0], x2 + a1[1], x3 + a1[2], x4 + a1[3], G[i, jm], H[i, jm], l0, l1, ps, kk, km)
-            a3 = _rhs(x1 + a2[0], x2 + a2[1], x3 + a2[2], x4 + a2[3], G[i, jm], H[i, jm], l0, l1, ps, kk, km)
-            a4 = _rhs(x1 + 2 * a3[0], x2 + 2 * a3[1], x3 + 2 * a3[2], x4 + 2 * a3[3], G[i, j1], H[i, j1],
+            a1 = _rhs(x1, x2, x3, x4, x5, G[i, j0], H[i, j0], l0, l1, ps, kk, km)
+            a2 = _rhs(x1 + a1[0], x2 + a1[1], x3 + a1[2], x4 + a1[3], x5 + a1[4], G[i, jm], H[i, jm],
                       l0, l1, ps, kk, km)
+            a3 = _rhs(x1 + a2[0], x2 + a2[1], x3 + a2[2], x4 + a2[3], x5 + a2[4], G[i, jm], H[i, jm],
+                      l0, l1, ps, kk, km)
+            a4 = _rhs(x1 + 2 * a3[0], x2 + 2 * a3[1], x3 + 2 * a3[2], x4 + 2 * a3[3], x5 + 2 * a3[4],
+                      G[i, j1], H[i, j1], l0, l1, ps, kk, km)
             # dt = 2 h: x += dt/6 (a1 + 2 a2 + 2 a3 + a4), the half step (1 h) being built into a2, a3
             x1 += (a1[0] + 2 * a2[0] + 2 * a3[0] + a4[0]) / 3.0
             x2 += (a1[1] + 2 * a2[1] + 2 * a3[1] + a4[1]) / 3.0
             x3 += (a1[2] + 2 * a2[2] + 2 * a3[2] + a4[2]) / 3.0
             x4 += (a1[3] + 2 * a2[3] + 2 * a3[3] + a4[3]) / 3.0
+            x5 += (a1[4] + 2 * a2[4] + 2 * a3[4] + a4[4]) / 3.0
             h += 2
     return out
 
 
-def lesion_at_scans(sig: np.ndarray, P: np.ndarray, scan_h: np.ndarray, drives=None) -> np.ndarray:
+def lesion_at_scans(sig: np.ndarray, P: np.ndarray, scan_h: np.ndarray, drives=None,
+                    stop_at_pd: bool = False) -> np.ndarray:
     """Longest diameter (mm) at the scans, (n, n_scans), from each patient's signal and tumour parameters.
 
     ``drives``: ``drive(sig, P)`` computed beforehand (it depends on gamma, IC50_K, n_K only).
+    ``stop_at_pd``: after a patient's first certain RECIST progression, repeat that scan's diameter
+    instead of integrating on (the RECIST endpoints are the same; see ``_tumour_scans``).
     """
     col = lambda name: np.ascontiguousarray(P[:, PATHS[f"tumor.{name}"]])  # noqa: E731
     G, H = drive(sig, P) if drives is None else drives
@@ -255,7 +290,7 @@ def lesion_at_scans(sig: np.ndarray, P: np.ndarray, scan_h: np.ndarray, drives=N
     out = np.empty((P.shape[0], scan_h.size))
     h0 = sig.shape[1] - 1 - PERIOD_H
     _tumour_scans(G, H, h0, PERIOD_H, col("lambda0"), col("lambda1"), col("psi"), col("k1"), col("K_max"), v0,
-                  scan_h.astype(np.int64), out)
+                  col("f_R"), scan_h.astype(np.int64), stop_at_pd, out)
     return np.cbrt(6.0 * out / np.pi)
 
 
@@ -284,7 +319,7 @@ class Trial:
         Q = with_tumour(self.P, self.seed, distributions, self.z)
         for name in ("gamma", "IC50_K", "n_K"):   # the precomputed drives assume these are not redrawn
             assert np.array_equal(Q[:, PATHS[f"tumor.{name}"]], self.P[:, PATHS[f"tumor.{name}"]])
-        return lesion_at_scans(self.signal[arm], Q, self.scan_h[:n_scans], self.drives[arm])
+        return lesion_at_scans(self.signal[arm], Q, self.scan_h[:n_scans], self.drives[arm], stop_at_pd=True)
 
     def evaluate(self, arm: str, distributions=DISTRIBUTIONS, full: bool = True) -> dict:
         return endpoints(self.lesions(arm, distributions), self.scan_days, full)
@@ -299,7 +334,7 @@ def replace(distributions, path, **changes):
 
 
 # ------------------------------------------------------------------------------ calibration
-def _bisect(f, lo, hi, target, increasing=True, iters=30):
+def _bisect(f, lo, hi, target, increasing=True, iters=30, rtol=0.004):
     """Smallest (increasing f) / largest x in [lo, hi] (log scale) with f(x) >= target (or <= for decreasing)."""
     ok = (lambda v: v >= target) if increasing else (lambda v: v <= target)
     if not ok(f(hi)):
@@ -312,32 +347,79 @@ def _bisect(f, lo, hi, target, increasing=True, iters=30):
             hi = mid
         else:
             lo = mid
-        if hi / lo < 1.002:
+        if hi / lo < 1.0 + rtol:   # 0.4%: finer than the two-digit rounding of the shipped values
             break
     return hi
 
 
+def _dor_scans(trial: Trial, distributions) -> float:
+    """Kaplan-Meier median DoR of the EGFR-targeted arm in scan intervals (inf when not reached)."""
+    m = trial.evaluate("neratinib", distributions)["median_dor_months"]
+    return m / (trial.scan_days[1] / 30.4375) if np.isfinite(m) else np.inf
+
+
+def with_medians(distributions, lam=None, k=None, r=None):
+    """``distributions`` with the median factors of lambda0, K_max and f_R replaced (None: kept)."""
+    for path, m in (("tumor.lambda0", lam), ("tumor.K_max", k), ("tumor.f_R", r)):
+        if m is not None:
+            distributions = replace(distributions, path, median_factor=m)
+    return distributions
+
+
 def calibrate(trial: Trial, orr_target=TARGET_ORR_EGFR, pf_target=TARGET_PF_FIRST_SCAN, kmax_cv=None,
-              distributions=DISTRIBUTIONS, fix_lambda=None):
-    """(median factor of lambda0, median factor of K_max): alternate 1-D searches until both stop moving."""
+              distributions=DISTRIBUTIONS, fix_lambda=None, start=None):
+    """(median factor of lambda0, median factor of K_max, the distributions) at the f_R median of ``distributions``.
+
+    Alternate 1-D searches (K_max on the EGFR-targeted ORR, lambda0 on the fraction progression-free at
+    the first scan) until both stop moving.  ``start``: (lambda0, K_max) factors to search around first;
+    default (1, 1) with the whole ranges searched, so that the result never depends on the shipped values
+    (step functions of a finite population leave a few % of path dependence; ``--check`` needs none).
+    """
     dist = distributions
     if kmax_cv is not None:
         dist = replace(dist, "tumor.K_max", cv=kmax_cv)
-    m_lam = fix_lambda or dict((d.path, d.median_factor) for d in dist)["tumor.lambda0"]
-    m_k = dict((d.path, d.median_factor) for d in dist)["tumor.K_max"]
-    for _ in range(8):
+    m_lam, m_k = start or (1.0, 1.0)
+    m_lam = fix_lambda or m_lam
+
+    def bracket(m, lo, hi, wide):
+        """The whole range, or a factor 3 either side of the last value."""
+        return (lo, hi) if wide else (max(lo, m / 3), min(hi, m * 3))
+
+    for rnd in range(10):
         old = (m_lam, m_k)
-        d_k = lambda m: replace(replace(dist, "tumor.lambda0", median_factor=m_lam), "tumor.K_max",  # noqa: E731
-                                median_factor=m)
-        m_k = _bisect(lambda m: trial.evaluate("neratinib", d_k(m), False)["orr"], 0.1, 30.0, orr_target - 1e-9)
+        wide = rnd == 0 and start is None
+        m_k = _bisect(lambda m: trial.evaluate("neratinib", with_medians(dist, m_lam, m), False)["orr"],
+                      *bracket(m_k, 0.1, 30.0, wide), orr_target - 1e-9)
         if fix_lambda is None:
-            d_l = lambda m: replace(replace(dist, "tumor.K_max", median_factor=m_k), "tumor.lambda0",  # noqa: E731
-                                    median_factor=m)
-            m_lam = _bisect(lambda m: trial.progression_free_at_first_scan("neratinib", d_l(m)), 0.3, 10.0,
-                            pf_target + 1e-9, increasing=False)
+            m_lam = _bisect(lambda m: trial.progression_free_at_first_scan("neratinib", with_medians(dist, m, m_k)),
+                            *bracket(m_lam, 0.3, 10.0, wide), pf_target + 1e-9, increasing=False)
         if abs(np.log(m_lam / old[0])) < 0.005 and abs(np.log(m_k / old[1])) < 0.005:
             break
-    return m_lam, m_k, dist
+    return m_lam, m_k, with_medians(dist, m_lam, m_k)
+
+
+def choose_f_r(trial: Trial, distributions=DISTRIBUTIONS, dor_scans=TARGET_DOR_SCANS, fix_lambda=None):
+    """(f_R median factor, lambda0 factor, K_max factor): the EGFR-targeted median DoR is ``dor_scans`` intervals.
+
+    For each candidate f_R median, lambda0 and K_max are recalibrated (:func:`calibrate`) and the arm's KM
+    median DoR read.  It falls in steps of one scan interval as f_R grows; the chosen median is the
+    geometric middle of the step at ``dor_scans`` (bisection of both edges to 5%).  Where the EGFR-targeted
+    ORR can no longer be fitted (a large resistant fraction leaves too few tumours that can shrink by 30%,
+    even at the largest K_max searched), the step ends: such f_R medians count as too large.  Every
+    candidate is calibrated from the same start (no warm start from the previous candidate: growth and
+    kill trade off along a ridge, and a warm start could follow it to implausible values).
+    """
+    def dor_at(m):
+        ml, mk, d = calibrate(trial, distributions=with_medians(distributions, r=m), fix_lambda=fix_lambda)
+        if abs(trial.evaluate("neratinib", d, False)["orr"] - TARGET_ORR_EGFR) > 0.01:
+            return 0.0      # ORR target missed: infeasible, treated as "DoR too short"
+        return _dor_scans(trial, d)
+
+    lo = _bisect(lambda m: -dor_at(m), 0.03, 30.0, -(dor_scans + 0.5), rtol=0.05)
+    hi = _bisect(lambda m: -dor_at(m), 0.03, 30.0, -(dor_scans - 0.5), rtol=0.05)
+    m_r = float(np.sqrt(lo * hi))
+    ml, mk, _ = calibrate(trial, distributions=with_medians(distributions, r=m_r), fix_lambda=fix_lambda)
+    return m_r, ml, mk, (lo, hi)
 
 
 def rounded(x: float) -> float:
@@ -394,23 +476,37 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     report = {"targets": {"orr_egfr": TARGET_ORR_EGFR, "pf_first_scan_egfr": TARGET_PF_FIRST_SCAN,
-                          "max_orr_ruxolitinib": MAX_ORR_RUX}}
+                          "max_orr_ruxolitinib": MAX_ORR_RUX, "median_dor_egfr_scan_intervals": TARGET_DOR_SCANS}}
 
     print(f"simulating the signal of {args.n} patients (seed {args.seed}) in {len(ARMS)} arms ...", flush=True)
     trial = Trial(args.n, args.seed)
     print(f"  {time.perf_counter() - t_start:.0f} s")
 
-    m_lam, m_k, dist = calibrate(trial)
+    m_r, _, _, plateau = choose_f_r(trial)
+    m_r_r = rounded(m_r)
+    m_lam, m_k, dist = calibrate(trial, distributions=with_medians(DISTRIBUTIONS, r=m_r_r))
     m_lam_r, m_k_r = rounded(m_lam), rounded(m_k)
     shipped = {d.path: d.median_factor for d in DISTRIBUTIONS}
-    print(f"\ncalibrated medians: lambda0 x {m_lam:.3f} (shipped {shipped['tumor.lambda0']}), "
+    print(f"\nf_R median x {m_r:.3f} (shipped {shipped['tumor.f_R']}): the middle of "
+          f"x {plateau[0]:.3f}-{plateau[1]:.3f}, "
+          f"which give the target median DoR; rounded {m_r_r}")
+    print(f"calibrated medians at f_R x {m_r_r}: lambda0 x {m_lam:.3f} (shipped {shipped['tumor.lambda0']}), "
           f"K_max x {m_k:.3f} (shipped {shipped['tumor.K_max']}); rounded: {m_lam_r}, {m_k_r}")
-    cal = replace(replace(dist, "tumor.lambda0", median_factor=m_lam_r), "tumor.K_max", median_factor=m_k_r)
-    report["calibrated"] = {"lambda0_median_factor": m_lam, "K_max_median_factor": m_k,
-                            "rounded": {"lambda0": m_lam_r, "K_max": m_k_r}}
-    lam_typ = SYSTEM.parameters[PATHS["tumor.lambda0"]].value * 24
-    print(f"  lambda0 median {m_lam_r * lam_typ:.4f}/d (volume doubling time {np.log(2) / (m_lam_r * lam_typ):.0f} d); "
-          f"K_max median {m_k_r * SYSTEM.parameters[PATHS['tumor.K_max']].value * 24:.3f}/d")
+    cal = with_medians(dist, m_lam_r, m_k_r, m_r_r)
+    report["calibrated"] = {"lambda0_median_factor": m_lam, "K_max_median_factor": m_k, "f_R_median_factor": m_r,
+                            "f_R_plateau": plateau, "rounded": {"lambda0": m_lam_r, "K_max": m_k_r, "f_R": m_r_r}}
+    typ = {k: SYSTEM.parameters[PATHS[f"tumor.{k}"]].value for k in ("lambda0", "K_max", "f_R")}
+    print(f"  lambda0 median {m_lam_r * typ['lambda0'] * 24:.4f}/d (volume doubling time "
+          f"{np.log(2) / (m_lam_r * typ['lambda0'] * 24):.0f} d); K_max median {m_k_r * typ['K_max'] * 24:.3f}/d; "
+          f"f_R median {m_r_r * typ['f_R']:.3g}")
+
+    for arm in ARMS:   # stopping each patient at the first PD changes no RECIST endpoint (checked, all arms)
+        Q = with_tumour(trial.P, trial.seed, DISTRIBUTIONS, trial.z)
+        a, b = (assess_recist(lesion_at_scans(trial.signal[arm], Q, trial.scan_h, trial.drives[arm], stop_at_pd=x),
+                              trial.scan_days) for x in (True, False))
+        for name in ("best_response", "best_pct_change", "pfs_days", "pfs_event", "dor_days", "dor_event"):
+            assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=name in ("best_pct_change",
+                                  "pfs_days", "dor_days")), (arm, name)
 
     print(f"\nendpoints at the shipped distributions (pkpd.variability.DISTRIBUTIONS), n = {args.n}, seed {args.seed}:")
     results = {}
@@ -419,35 +515,42 @@ def main(argv=None) -> int:
         print(arm_line(arm, results[arm]))
     report["shipped"] = results
 
+    dor_target = TARGET_DOR_SCANS * trial.scan_days[1] / 30.4375
     ok = (abs(results["neratinib"]["orr"] - TARGET_ORR_EGFR) <= 0.01 and results["ruxolitinib"]["orr"] <= MAX_ORR_RUX
-          and abs(results["neratinib"]["pf_first_scan"] - TARGET_PF_FIRST_SCAN) <= 0.05)
+          and abs(results["neratinib"]["pf_first_scan"] - TARGET_PF_FIRST_SCAN) <= 0.05
+          and abs(results["neratinib"]["median_dor_months"] - dor_target) < 0.01)
     print(f"  targets met (EGFR ORR 6% +- 1, ruxolitinib ORR <= {100 * MAX_ORR_RUX:.0f}%, "
-          f"PF at week 8 45% +- 5): {ok}")
+          f"PF at week 8 45% +- 5, EGFR median DoR {dor_target:.2f} months): {ok}")
 
     print("\nuncertainty of the combination's prediction:")
     unc = {}
-    trial2 = Trial(args.n, args.seed + 1, arms=("neratinib", "ruxolitinib", "combination"))
-    e2 = {a: trial2.evaluate(a, DISTRIBUTIONS) for a in ("neratinib", "ruxolitinib", "combination")}
+    shown = ("neratinib", "ruxolitinib", "combination")
+    trial2 = Trial(args.n, args.seed + 1, arms=shown)
+    e2 = {a: trial2.evaluate(a, DISTRIBUTIONS) for a in shown}
     print(f"  independent population (seed {args.seed + 1}), same distributions:")
     for a, e in e2.items():
         print("  " + arm_line(a, e))
     unc["seed_2"] = e2
+
+    def variant(key, label, d):
+        e = {a: trial.evaluate(a, d) for a in shown}
+        med = {x.path: x.median_factor for x in d}
+        print(f"  {label} (lambda0 x {med['tumor.lambda0']:.2f}, K_max x {med['tumor.K_max']:.2f}, "
+              f"f_R x {med['tumor.f_R']:.2f}):")
+        for a, x in e.items():
+            print("  " + arm_line(a, x))
+        unc[key] = e
+
     for cv in (0.5, 1.5):
-        ml, mk, d = calibrate(trial, kmax_cv=cv, distributions=cal)
-        d = replace(replace(d, "tumor.lambda0", median_factor=ml), "tumor.K_max", median_factor=mk)
-        e = {a: trial.evaluate(a, d) for a in ("neratinib", "ruxolitinib", "combination")}
-        print(f"  K_max CV {100 * cv:.0f}% (refitted: lambda0 x {ml:.2f}, K_max x {mk:.2f}):")
-        for a, x in e.items():
-            print("  " + arm_line(a, x))
-        unc[f"kmax_cv_{cv}"] = e
+        variant(f"kmax_cv_{cv}", f"K_max CV {100 * cv:.0f}%, refitted",
+                calibrate(trial, kmax_cv=cv, distributions=cal, start=(m_lam_r, m_k_r))[2])
     for label, target in (("low", TARGET_ORR_EGFR_CI[0]), ("high", TARGET_ORR_EGFR_CI[1])):
-        ml, mk, d = calibrate(trial, orr_target=target, distributions=cal, fix_lambda=m_lam_r)
-        d = replace(d, "tumor.K_max", median_factor=mk)
-        e = {a: trial.evaluate(a, d) for a in ("neratinib", "ruxolitinib", "combination")}
-        print(f"  EGFR-targeted ORR at the {label} end of its 95% CI ({100 * target:.1f}%; K_max x {mk:.2f}):")
-        for a, x in e.items():
-            print("  " + arm_line(a, x))
-        unc[f"orr_egfr_{label}"] = e
+        variant(f"orr_egfr_{label}", f"EGFR-targeted ORR at the {label} end of its 95% CI ({100 * target:.1f}%)",
+                calibrate(trial, orr_target=target, distributions=cal, fix_lambda=m_lam_r, start=(m_lam_r, m_k_r))[2])
+    for k in (TARGET_DOR_SCANS - 1, TARGET_DOR_SCANS + 1):
+        mr, ml, mk, _ = choose_f_r(trial, cal, dor_scans=k)
+        variant(f"dor_scans_{k}", f"EGFR-targeted median DoR {k * trial.scan_days[1] / 30.4375:.2f} months "
+                f"(assumed target), refitted", with_medians(cal, ml, mk, mr))
     report["uncertainty"] = unc
 
     if args.validate:
@@ -464,7 +567,8 @@ def main(argv=None) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(report, fh, indent=1, default=float)
-    if args.check and not (m_lam_r == shipped["tumor.lambda0"] and m_k_r == shipped["tumor.K_max"] and ok):
+    if args.check and not (m_lam_r == shipped["tumor.lambda0"] and m_k_r == shipped["tumor.K_max"]
+                           and m_r_r == shipped["tumor.f_R"] and ok):
         print("CHECK FAILED: the shipped medians are not the calibrated ones, or a target is missed", file=sys.stderr)
         return 1
     return 0

@@ -20,6 +20,7 @@ from pkpd.scenario import (
     SCENARIO_KEYS,
     Arm,
     Population,
+    Recist,
     Scenario,
     SweepAxis,
     load_scenario,
@@ -387,7 +388,7 @@ BAD = [
      "parameters.signaling.KI: must be a molar concentration such as '2 nM' (a mass concentration needs a "
      "molecular weight), got 3 ng/mL"),
     ("unknown solver", BASE + "solver: {method: euler}\n",
-     "solver.method: unknown method 'euler'; valid: dopri5, radau5"),
+     "solver.method: unknown method 'euler'; valid: dopri5, radau5, rodas3"),
     ("zero rtol", BASE + "solver: {rtol: 0}\n", "solver.rtol: must be > 0, got 0.0"),
     ("unknown solver key", BASE + "solver: {tol: 0}\n",
      "solver.tol: unknown key; valid keys: method, rtol, atol, max_steps, first_step, max_step"),
@@ -400,6 +401,24 @@ BAD = [
      "arms[2].regimen[1].every: expands to more than 1000000 doses before 1344 h; check the interval's unit, "
      "or set 'count' or 'until', got 0.000277778 h"),
     ("control key with newline", BASE + '"a\\nb": 1\n', f"a\\nb: unknown key; valid keys: {TOP_KEYS}"),
+    ("recist noise_cv too large", BASE + "recist: {noise_cv: 0.9}\n", "recist.noise_cv: must be in [0, 0.5], got 0.9"),
+    ("recist noise_cv negative", BASE + "recist: {noise_cv: -0.1}\n", "recist.noise_cv: must be in [0, 0.5], got -0.1"),
+    ("recist noise_cv text", BASE + "recist: {noise_cv: lots}\n", "recist.noise_cv: must be a number, got lots"),
+    ("recist confirm not bool", BASE + "recist: {confirm: sometimes}\n",
+     "recist.confirm: must be true or false, got sometimes"),
+    ("recist unknown key", BASE + "recist: {noise: 0.1}\n",
+     "recist.noise: unknown key; valid keys: confirm, noise_cv, noise_sd_mm, cr_threshold_mm"),
+    ("recist not a mapping", BASE + "recist: true\n",
+     "recist: must be a mapping with keys confirm, noise_cv, noise_sd_mm, cr_threshold_mm, got True"),
+    ("recist sd wrong unit", BASE + "recist: {noise_sd_mm: 2 h}\n",
+     "recist.noise_sd_mm: must be a length in mm such as '5 mm' (units: mm, cm), got 2 h"),
+    ("recist sd too large", BASE + "recist: {noise_sd_mm: 2 cm}\n",
+     "recist.noise_sd_mm: must be in [0, 10] mm, got 2 cm"),
+    ("recist sd negative", BASE + "recist: {noise_sd_mm: -1}\n", "recist.noise_sd_mm: must be in [0, 10] mm, got -1"),
+    ("recist cr threshold zero", BASE + "recist: {cr_threshold_mm: 0 mm}\n",
+     "recist.cr_threshold_mm: must be in (0, 10] mm, got 0 mm"),
+    ("recist cr threshold null", BASE + "recist: {cr_threshold_mm: null}\n",
+     "recist.cr_threshold_mm: must be a length in mm such as '5 mm', got nothing (null)"),
 ]
 
 
@@ -565,3 +584,25 @@ def test_readme_lists_every_parameter_path():
     missing = [f"{block}.{name}" for block, params in parameter_blocks().items() for name in params
                if f"`{name}`" not in text]
     assert not missing, f"scenarios/README.md does not document {missing}"
+
+
+# --------------------------------------------------------------------------- recist
+
+
+def test_recist_key_defaults_and_values_with_units():
+    s = load_scenario(BASE)
+    assert s.recist == Recist() and s.recist.options() == {"confirm": True, "noise_cv": 0.0, "noise_sd_mm": 0.0,
+                                                           "cr_threshold_mm": 5.0}
+    s = load_scenario(BASE + "recist: {confirm: false, noise_cv: 0.05, noise_sd_mm: 1.5 mm, cr_threshold_mm: 0.4 cm}\n")
+    assert s.recist.options() == {"confirm": False, "noise_cv": 0.05, "noise_sd_mm": 1.5, "cr_threshold_mm": 4.0}
+    s = load_scenario(BASE + "recist: {noise_sd_mm: 2, cr_threshold_mm: '10 mm'}\n")   # bare numbers are mm
+    assert (s.recist.noise_sd_mm, s.recist.cr_threshold_mm, s.recist.confirm) == (2.0, 10.0, True)
+    assert load_scenario(BASE + "recist: {noise_cv: 0.5}\n").recist.noise_cv == 0.5     # the bound is allowed
+    assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_resistant_fraction_is_a_tumour_parameter_in_0_1():
+    """tumor.f_R (the drug-resistant subclone's share of the baseline lesion) can be overridden; 0 = none."""
+    assert load_scenario(BASE + "parameters: {tumor.f_R: 0}\n").parameters == {"tumor.f_R": 0.0}
+    with pytest.raises(ScenarioError, match=r"^parameters.tumor.f_R: must be within \[0, 1\], got 1.5$"):
+        load_scenario(BASE + "parameters: {tumor.f_R: 1.5}\n")

@@ -101,3 +101,23 @@ def test_free_concentrations_in_nM(arms):
     cavg = np.trapezoid(c[last], t[last]) / 24
     np.testing.assert_allclose(cavg, 240 / (281 * 24) * 1e6 / 557.04, rtol=5e-3)
     np.testing.assert_allclose(o["neratinib"]["conc_free"][:, 0], 0.01 * c, rtol=1e-12)
+
+
+def test_resistant_subclone_state_is_initialised_from_f_R_and_ignores_the_drugs():
+    """XR(0) = f_R * V0 (mm^3), and under both drugs XR grows at lambda0 exactly as without them
+    (it does not see P): XR(t) = XR(0) exp(lambda0 t); rtol 1e-6 for a solve at rtol 1e-8 over 28 days."""
+    from pkpd.models.tumor import sphere_volume
+
+    i_fr = SYSTEM.parameter_index("tumor_f_R")
+    assert i_fr == P_DOSE + 5 and N_STATES == S_TUM + 5
+    P = np.repeat(P0[None], 2, axis=0)
+    P[1, i_fr] = 0.25
+    y0 = initial_states(P)
+    v0 = sphere_volume(P0[P_DOSE + 4])
+    np.testing.assert_allclose(y0[:, S_TUM:].sum(axis=1), v0, rtol=1e-14)
+    np.testing.assert_allclose(y0[:, S_TUM + 4], [P0[i_fr] * v0, 0.25 * v0], rtol=1e-14)
+    t = np.linspace(0, 28 * DAYS, 29)
+    ds = run(regimen(240, 15), t)
+    lam = P0[SYSTEM.parameter_index("tumor_lambda0")]
+    np.testing.assert_allclose(ds["tumor_XR"].values, Y0[S_TUM + 4] * np.exp(lam * t), rtol=1e-6)
+    assert ds["tumor_X1"].values[-1] < Y0[S_TUM] * np.exp(lam * t[-1])   # the sensitive cells do see the drugs

@@ -1,4 +1,5 @@
-"""Tumour growth blocks (Simeoni, Gompertz): closed forms, conservation, monotonicity, geometry.
+"""Tumour growth blocks (Simeoni, Gompertz): closed forms, conservation, monotonicity, geometry,
+and the drug-resistant subclone XR (acquired resistance).
 
 References are closed-form solutions and matrix exponentials; the ODEs are integrated
 with scipy ``solve_ivp`` (Radau, rtol 1e-10) calling the compiled kernels.
@@ -16,16 +17,17 @@ from pkpd.models import tumor as T
 DAY = 24.0
 SIM = T.TUMOR_SIMEONI
 GOM = T.TUMOR_GOMPERTZ
+N = T.N_STATES  # X1, X2, X3, X4, XR
 
 
 def run(spec, t_end, overrides=None, y0=None, rtol=1e-10, atol=1e-10, extra_death=False):
-    """Integrate a standalone tumour spec; with ``extra_death`` a 5th state accumulates k1*X4 (dead volume)."""
+    """Integrate a standalone tumour spec; with ``extra_death`` an extra state accumulates k1*X4 (dead volume)."""
     p = spec.pack(overrides or {})
     k1 = p[spec.parameter_index("k1")]
 
     def f(t, z):
-        d = np.empty(4)
-        spec.rhs(t, z[:4], p, d)
+        d = np.empty(N)
+        spec.rhs(t, z[:N], p, d)
         return np.append(d, k1 * z[3]) if extra_death else d
 
     y0 = spec.y0() if y0 is None else np.asarray(y0, dtype=float)
@@ -42,10 +44,12 @@ def test_sphere_diameter_formula():
     assert T.sphere_volume(20.0) == pytest.approx(4188.790204786391, rel=1e-14)
     d = np.array([5.0, 13.0, 52.0])
     np.testing.assert_allclose(T.sphere_diameter(T.sphere_volume(d)), d, rtol=1e-14)
-    out = SIM.evaluate_outputs(np.array([[T.V_REF_MM3, 0.0, 0.0, 0.0], [100.0, 200.0, 50.0, 173.6]]), SIM.pack())
+    out = SIM.evaluate_outputs(np.array([[T.V_REF_MM3, 0.0, 0.0, 0.0, 0.0], [100.0, 200.0, 50.0, 163.6, 10.0]]),
+                               SIM.pack())
     np.testing.assert_allclose(out["volume"], [T.V_REF_MM3, 523.6])
     np.testing.assert_allclose(out["diameter"], [20.0, 10.0], rtol=1e-4)
     np.testing.assert_allclose(T.initial_state(20.0), SIM.y0())
+    assert SIM.y0()[4] == pytest.approx(T.F_R_TYPICAL * T.V_REF_MM3, rel=1e-14)
 
 
 def test_parameters_have_units_sources_and_flagged_guesses():
@@ -71,7 +75,7 @@ def test_untreated_simeoni_grows_exponentially_at_the_tnbc_doubling_time():
     t = np.linspace(0.0, 24 * 7 * DAY, 50)
     W = sol.sol(t).sum(axis=0)
     np.testing.assert_allclose(W, T.V_REF_MM3 * np.exp(lam0 * t), rtol=1e-8)
-    assert np.all(sol.sol(t)[1:] == 0.0)
+    assert np.all(sol.sol(t)[1:4] == 0.0)
     W_at_tvdt = sol.sol(T.TVDT_DAYS * DAY).sum()
     assert W_at_tvdt == pytest.approx(2 * T.V_REF_MM3, rel=1e-8)
 
@@ -79,11 +83,11 @@ def test_untreated_simeoni_grows_exponentially_at_the_tnbc_doubling_time():
 def test_simeoni_switches_to_linear_growth_for_large_tumours():
     p = SIM.pack()
     lam0, lam1 = p[SIM.parameter_index("lambda0")], p[SIM.parameter_index("lambda1")]
-    d = np.empty(4)
+    d = np.empty(N)
     for W in (100 * lam1 / lam0, 1e30):               # 1e30: no overflow in (z**psi)
-        SIM.rhs(0.0, np.array([W, 0.0, 0.0, 0.0]), p, d)
+        SIM.rhs(0.0, np.array([W, 0.0, 0.0, 0.0, 0.0]), p, d)
         assert d[0] == pytest.approx(lam1, rel=1e-12)
-    SIM.rhs(0.0, np.array([lam1 / lam0, 0.0, 0.0, 0.0]), p, d)     # at the switch: 2**(-1/psi) of both
+    SIM.rhs(0.0, np.array([lam1 / lam0, 0.0, 0.0, 0.0, 0.0]), p, d)     # at the switch: 2**(-1/psi) of both
     assert d[0] == pytest.approx(lam1 * 2 ** (-1 / 20), rel=1e-12)
 
 
@@ -93,9 +97,9 @@ def test_untreated_gompertz_matches_its_closed_form():
     t = np.linspace(0.0, 52 * 7 * DAY, 60)
     exact = vmax * np.exp(np.log(T.V_REF_MM3 / vmax) * np.exp(-alpha * t))
     np.testing.assert_allclose(sol.sol(t).sum(axis=0), exact, rtol=1e-8)
-    d = np.empty(4)
+    d = np.empty(N)
     GOM.rhs(0.0, GOM.y0(), p, d)      # specific growth at the 20 mm reference lesion is lambda0
-    assert d[0] / T.V_REF_MM3 == pytest.approx(T.LAMBDA0_PER_DAY / DAY, rel=1e-12)
+    assert (d[0] + d[4]) / T.V_REF_MM3 == pytest.approx(T.LAMBDA0_PER_DAY / DAY, rel=1e-12)
 
 
 # ------------------------------------------------------------------------------- drug effect
@@ -112,7 +116,8 @@ def test_kill_rate_shape():
 def test_damage_chain_matches_matrix_exponential_at_constant_signal(spec):
     """With P < 1 constant and the tumour far from saturation, Simeoni is linear: y' = A y.
 
-    (For Gompertz growth is not linear, so it is switched off, alpha = 0.)
+    (For Gompertz growth is not linear, so it is switched off, alpha = 0.)  The resistant
+    subclone XR grows at lambda0 whatever P (0 for Gompertz with alpha = 0) and is never damaged.
     """
     over = {"P": 0.6, "K_max": 0.2 / DAY}
     if spec is GOM:
@@ -121,7 +126,9 @@ def test_damage_chain_matches_matrix_exponential_at_constant_signal(spec):
     g = 0.6 ** p[spec.parameter_index("gamma")] * (p[0] if spec is SIM else 0.0)
     K = T.kill_rate(0.6, *(p[spec.parameter_index(n)] for n in ("K_max", "IC50_K", "n_K")))
     k1 = p[spec.parameter_index("k1")]
-    A = np.array([[g - K, 0, 0, 0], [K, -k1, 0, 0], [0, k1, -k1, 0], [0, 0, k1, -k1]])
+    gR = p[0] if spec is SIM else 0.0
+    A = np.array([[g - K, 0, 0, 0, 0], [K, -k1, 0, 0, 0], [0, k1, -k1, 0, 0], [0, 0, k1, -k1, 0],
+                  [0, 0, 0, 0, gR]])
     for t in np.linspace(0.0, 60 * DAY, 13):
         np.testing.assert_allclose(sol.sol(t), expm(A * t) @ spec.y0(), rtol=1e-8, atol=1e-8)
 
@@ -133,7 +140,7 @@ def test_volume_is_conserved_without_growth(spec):
     sol, _ = run(spec, 120 * DAY, over, extra_death=True)
     t = np.linspace(0.0, 120 * DAY, 40)
     z = sol.sol(t)
-    np.testing.assert_allclose(z[:4].sum(axis=0) + z[4], T.V_REF_MM3, rtol=1e-9)
+    np.testing.assert_allclose(z[:N].sum(axis=0) + z[N], T.V_REF_MM3, rtol=1e-9)
     assert np.all(z > -1e-9 * T.V_REF_MM3)
 
 
@@ -156,8 +163,8 @@ def test_lower_signal_gives_smaller_tumour(spec, arm):
 
 
 def test_spec_kernels_equal_block_kernels_with_P_from_parameters():
-    y = np.array([3000.0, 400.0, 200.0, 100.0])
-    a, b = np.empty(4), np.empty(4)
+    y = np.array([3000.0, 400.0, 200.0, 100.0, 50.0])
+    a, b = np.empty(N), np.empty(N)
     p = SIM.pack({"P": 0.7})
     SIM.rhs(0.0, y, p, a)
     T.tumor_rhs(0.0, y, p[:-1], 0.7, b)
@@ -166,3 +173,43 @@ def test_spec_kernels_equal_block_kernels_with_P_from_parameters():
     GOM.rhs(0.0, y, p, a)
     T.gompertz_rhs(0.0, y, p[:-1], 0.7, b)
     np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------------------- acquired resistance
+def test_initial_state_splits_the_lesion_into_sensitive_and_resistant_cells():
+    v = T.sphere_volume(30.0)
+    np.testing.assert_allclose(T.initial_state(30.0, 0.05), [0.95 * v, 0, 0, 0, 0.05 * v], rtol=1e-15)
+    np.testing.assert_allclose(T.initial_state(30.0, 0.0), [v, 0, 0, 0, 0], rtol=1e-15)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="f_R"):
+            T.initial_state(30.0, bad)
+    prm = T.F_R_PARAMETER
+    assert prm.unit == "1" and prm.assumed and "GUESS" in prm.source and (prm.lower, prm.upper) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("spec", [SIM, GOM], ids=["simeoni", "gompertz"])
+def test_untreated_resistant_fraction_stays_constant(spec):
+    """At P = 1 both populations have the same specific growth rate, so XR/W stays f_R (rtol 1e-8: Radau
+    at rtol 1e-10 over a year)."""
+    sol, _ = run(spec, 365 * DAY)
+    z = sol.sol(np.linspace(0, 365 * DAY, 20))
+    np.testing.assert_allclose(z[4] / z.sum(axis=0), T.F_R_TYPICAL, rtol=1e-8)
+
+
+def test_resistant_subclone_grows_whatever_the_signal_and_ends_the_response():
+    """Strong kill at P = 0: XR(t) = XR0 exp(lambda0 t) exactly (far below the Simeoni switch), the
+    sensitive cells vanish, so the lesion shrinks to a nadir and regrows; without the subclone it
+    keeps shrinking.  Tolerances: Radau rtol 1e-10 -> relative errors ~1e-9."""
+    over = {"P": 0.0, "K_max": 0.2 / DAY}
+    t = np.linspace(0, 540 * DAY, 541)
+    sol, p = run(SIM, t[-1], over)
+    z = sol.sol(t)
+    np.testing.assert_allclose(z[4], SIM.y0()[4] * np.exp(p[0] * t), rtol=1e-8)
+    W = z.sum(axis=0)
+    k = int(np.argmin(W))
+    assert 0 < k < t.size - 1 and W[-1] > 2 * W[k]                    # nadir, then regrowth
+    # (on day 1 W still rises a little: XR grows before damaged cells reach X4 and die)
+    assert np.all(np.diff(W[1:k]) < 0) and np.all(np.diff(W[k + 1:]) > 0)
+    sol0, _ = run(SIM, t[-1], over, y0=T.initial_state(20.0, 0.0))
+    W0 = sol0.sol(t).sum(axis=0)                                     # no subclone: no regrowth
+    assert np.all(np.diff(W0[1:181]) < 0) and W0[-1] < 1e-6 * W0[0]  # (later W is below atol 1e-10)

@@ -23,7 +23,33 @@ Drug effect, through the signal ``P`` (1 = untreated, from
       dX2/dt = K(P)*X1 - k1*X2
       dX3/dt = k1*(X2 - X3)
       dX4/dt = k1*(X3 - X4)          (X4 dies and leaves at rate k1)
-      W      = X1 + X2 + X3 + X4      (measured volume, mm³)
+      dXR/dt = growth_R               (drug-resistant subclone, below)
+      W      = X1 + X2 + X3 + X4 + XR (measured volume, mm³)
+
+Acquired resistance: a drug-resistant subclone
+----------------------------------------------
+A fraction ``f_R`` of the baseline lesion (``XR(0) = f_R * W(0)``, ``X1(0) = (1 - f_R) * W(0)``)
+is a subclone whose proliferation and survival no longer depend on the
+EGFR/JAK-STAT3 signal P (e.g. a clone with a bypass pathway, or one that never
+depended on EGFR).  The adaptive IL-6/JAK/STAT3 feedback (biology.md §2, Lee
+2014) is already in the network; this *pre-existing, signal-independent*
+subclone is an assumption of pkpd (GUESS: no TNBC measurement of its size).
+It grows with the same growth law and rate as the untreated tumour, in the
+same space (the Simeoni switch and the Gompertz plateau read the total volume
+W), and is not damaged::
+
+      growth_R = lambda0 * XR / (1 + (lambda0/lambda1 * W)**psi)**(1/psi)   (Simeoni)
+      growth_R = alpha * XR * log(Vmax/W)                                   (Gompertz)
+
+Under treatment the sensitive cells shrink and the subclone keeps growing
+exponentially, so a responding lesion reaches a nadir and regrows: RECIST
+progression after a response (a finite duration of response).  Being a state,
+the subclone behaves consistently under treatment holidays, lead-ins and dose
+changes (it neither decays with time on treatment, as a Claret ``exp(-lambda t)``
+term would even during a holiday, nor depends on when dosing started).  ``f_R``
+is not a kernel parameter: it only sets the initial state (:func:`initial_state`;
+in the coupled system the parameter ``tumor.f_R``, with a between-patient
+distribution in :mod:`pkpd.variability`).
 
 Volumes are in mm³ and time in h.  The lesion is a sphere for RECIST: longest
 diameter ``d = (6 W / pi)**(1/3)`` mm (:func:`sphere_diameter`).
@@ -52,7 +78,7 @@ from pkpd.models.spec import ModelSpec, Output, Parameter, State
 __all__ = [
     "TUMOR_SIMEONI", "TUMOR_GOMPERTZ", "SIMEONI_PARAMETERS", "GOMPERTZ_PARAMETERS", "STATES",
     "tumor_rhs", "gompertz_rhs", "kill_rate", "sphere_diameter", "sphere_volume", "initial_state",
-    "LAMBDA0_PER_DAY", "TVDT_DAYS", "V_REF_MM3",
+    "LAMBDA0_PER_DAY", "TVDT_DAYS", "V_REF_MM3", "F_R_TYPICAL", "F_R_PARAMETER", "N_STATES",
 ]
 
 DAY = 24.0  # h
@@ -64,6 +90,8 @@ TVDT_DAYS = np.log(2.0) / LAMBDA0_PER_DAY  # 86.6 days
 V_REF_MM3 = np.pi / 6.0 * 20.0 ** 3
 #: Gompertz plateau volume (GUESS): 1e6 mm³ = 1 L, a 124 mm sphere.
 VMAX_MM3 = 1.0e6
+#: Typical fraction of the baseline lesion that is the drug-resistant subclone (GUESS, see F_R_PARAMETER).
+F_R_TYPICAL = 0.01
 
 
 def sphere_diameter(volume_mm3):
@@ -76,17 +104,37 @@ def sphere_volume(diameter_mm):
     return np.pi / 6.0 * np.asarray(diameter_mm, dtype=np.float64) ** 3
 
 
-def initial_state(diameter_mm: float = 20.0) -> np.ndarray:
-    """Untreated lesion of the given diameter (mm): all cells proliferating, shape (4,), mm³."""
-    return np.array([float(sphere_volume(diameter_mm)), 0.0, 0.0, 0.0])
+def initial_state(diameter_mm: float = 20.0, f_R: float = F_R_TYPICAL) -> np.ndarray:
+    """Untreated lesion of the given diameter (mm), a fraction ``f_R`` of it resistant: shape (5,), mm³.
+
+    ``[(1 - f_R) V, 0, 0, 0, f_R V]`` with ``V = pi d³ / 6``; ``f_R`` in [0, 1].
+    """
+    f_R = float(f_R)
+    if not 0.0 <= f_R <= 1.0:
+        raise ValueError(f"f_R must be in [0, 1], got {f_R}")
+    v = float(sphere_volume(diameter_mm))
+    return np.array([(1.0 - f_R) * v, 0.0, 0.0, 0.0, f_R * v])
 
 
 STATES = (
-    State("X1", "mm^3", "proliferating tumour cells (volume)", initial=float(V_REF_MM3)),
+    State("X1", "mm^3", "proliferating tumour cells, signal-dependent (volume)",
+          initial=float((1.0 - F_R_TYPICAL) * V_REF_MM3)),
     State("X2", "mm^3", "damaged cells, first transit compartment", initial=0.0),
     State("X3", "mm^3", "damaged cells, second transit compartment", initial=0.0),
     State("X4", "mm^3", "damaged cells, third transit compartment (die at rate k1)", initial=0.0),
+    State("XR", "mm^3", "drug-resistant subclone: grows like the untreated tumour whatever the signal P",
+          initial=float(F_R_TYPICAL * V_REF_MM3)),
 )
+N_STATES = len(STATES)  # 5
+
+#: The resistant fraction at baseline.  Not a kernel parameter (it sets the initial state); the coupled
+#: system carries it as ``tumor.f_R`` next to ``tumor.D0``.
+F_R_PARAMETER = Parameter(
+    "f_R", F_R_TYPICAL, "1", "fraction of the baseline lesion volume that is a drug-resistant subclone "
+    "(insensitive to the proliferation signal P); sets XR(0) = f_R W(0)",
+    "GUESS (pkpd): no measurement in TNBC; 1% is a round typical value, the population median and spread are "
+    "set in pkpd.variability (median calibrated to an assumed duration of response, docs/virtual_trial.md)",
+    assumed=True, lower=0.0, upper=1.0)
 
 _TVDT = (f"TNBC tumour volume doubling time 69–103 d (Lee 2016: 1.003 %/day; Ryu 2014: 103 d) [retrieved via "
          f"secondary summary, biology.md §3.4] gives 0.0067–0.010 /day; {LAMBDA0_PER_DAY}/day "
@@ -141,19 +189,20 @@ def kill_rate(P, K_max, IC50_K, n_K):
 
 
 @njit(cache=True, inline="always")  # inlined into composed right-hand sides
-def _damage_chain(y, growth, kill, k1, dydt):
-    """Shared transit chain: X1 grows and is damaged; X2 -> X3 -> X4 -> death at rate k1."""
+def _damage_chain(y, growth, kill, k1, growth_R, dydt):
+    """Shared transit chain: X1 grows and is damaged; X2 -> X3 -> X4 -> death at rate k1; XR grows."""
     dydt[0] = growth - kill * y[0]
     dydt[1] = kill * y[0] - k1 * y[1]
     dydt[2] = k1 * (y[1] - y[2])
     dydt[3] = k1 * (y[2] - y[3])
+    dydt[4] = growth_R
 
 
 @njit(cache=True, inline="always")  # inlined into composed right-hand sides
 def tumor_rhs(t, y, p, P_signal, dydt):
-    """Simeoni block kernel: d(X1..X4)/dt (mm³/h) at proliferation signal ``P_signal`` (1 = untreated).
+    """Simeoni block kernel: d(X1..X4, XR)/dt (mm³/h) at proliferation signal ``P_signal`` (1 = untreated).
 
-    ``y`` shape (4,) mm³; ``p`` shape (>= 8,) in :data:`SIMEONI_PARAMETERS` order
+    ``y`` shape (5,) mm³; ``p`` shape (>= 8,) in :data:`SIMEONI_PARAMETERS` order
     (lambda0, lambda1, psi, k1, gamma, K_max, IC50_K, n_K).
     """
     lambda0 = p[0]
@@ -161,7 +210,7 @@ def tumor_rhs(t, y, p, P_signal, dydt):
     psi = p[2]
     k1 = p[3]
     gamma = p[4]
-    W = y[0] + y[1] + y[2] + y[3]
+    W = y[0] + y[1] + y[2] + y[3] + y[4]
     G = max(P_signal, 0.0) ** gamma
     # (1 + (lambda0/lambda1*W)**psi)**(1/psi), written to avoid overflow of z**psi for large z.
     z = lambda0 / lambda1 * max(W, 0.0)
@@ -170,24 +219,25 @@ def tumor_rhs(t, y, p, P_signal, dydt):
     else:
         denom = z * (1.0 + z ** (-psi)) ** (1.0 / psi)
     growth = G * lambda0 * y[0] / denom
-    _damage_chain(y, growth, kill_rate(P_signal, p[5], p[6], p[7]), k1, dydt)
+    _damage_chain(y, growth, kill_rate(P_signal, p[5], p[6], p[7]), k1, lambda0 * y[4] / denom, dydt)
 
 
 @njit(cache=True)
 def gompertz_rhs(t, y, p, P_signal, dydt):
-    """Gompertz block kernel: d(X1..X4)/dt (mm³/h) at proliferation signal ``P_signal``.
+    """Gompertz block kernel: d(X1..X4, XR)/dt (mm³/h) at proliferation signal ``P_signal``.
 
     ``p`` shape (>= 7,) in :data:`GOMPERTZ_PARAMETERS` order
-    (alpha, Vmax, k1, gamma, K_max, IC50_K, n_K).  Growth is ``G(P)*alpha*X1*log(Vmax/W)``.
+    (alpha, Vmax, k1, gamma, K_max, IC50_K, n_K).  Growth is ``G(P)*alpha*X1*log(Vmax/W)``,
+    the resistant subclone's ``alpha*XR*log(Vmax/W)``.
     """
     alpha = p[0]
     Vmax = p[1]
     k1 = p[2]
     gamma = p[3]
-    W = y[0] + y[1] + y[2] + y[3]
+    W = y[0] + y[1] + y[2] + y[3] + y[4]
     G = max(P_signal, 0.0) ** gamma
-    growth = G * alpha * y[0] * np.log(Vmax / W) if W > 0.0 else 0.0
-    _damage_chain(y, growth, kill_rate(P_signal, p[4], p[5], p[6]), k1, dydt)
+    specific = alpha * np.log(Vmax / W) if W > 0.0 else 0.0
+    _damage_chain(y, G * specific * y[0], kill_rate(P_signal, p[4], p[5], p[6]), k1, specific * y[4], dydt)
 
 
 @njit(cache=True)
@@ -209,7 +259,7 @@ def _outputs(y, p):
 
 
 _OUTPUTS = (
-    Output("volume", "mm^3", "tumour volume W = X1 + X2 + X3 + X4"),
+    Output("volume", "mm^3", "tumour volume W = X1 + X2 + X3 + X4 + XR"),
     Output("diameter", "mm", "longest diameter of the equivalent sphere, (6 W / pi)^(1/3)"),
 )
 _P_PARAMETER = Parameter("P", 1.0, "1", "proliferation/survival signal, relative to untreated (constant, "
@@ -224,7 +274,8 @@ TUMOR_SIMEONI = ModelSpec(
     output_fn=_outputs,
     description="Simeoni exponential-then-linear tumour growth with a 3-compartment damaged-cell chain; "
                 "cytostatic (growth × P**gamma) and cytotoxic (kill K(P) when P < 1) effects of the "
-                "proliferation signal P. Volumes in mm³, time in h.",
+                "proliferation signal P; a drug-resistant subclone XR (1% of the lesion at baseline) grows "
+                "regardless of P. Volumes in mm³, time in h.",
     references=("Simeoni M et al. Cancer Res 2004;64:1094–1101.", "Ryu EB et al. Eur Radiol 2014.",
                 "Lee SH et al. 2016 (TNBC growth during the wait for surgery)."),
 )
@@ -236,7 +287,8 @@ TUMOR_GOMPERTZ = ModelSpec(
     rhs=tumor_gompertz_rhs,
     outputs=_OUTPUTS,
     output_fn=_outputs,
-    description="Gompertz tumour growth (alpha*X1*log(Vmax/W)) with the same damaged-cell chain and "
-                "signal-driven cytostatic/cytotoxic effects as the Simeoni model. Volumes in mm³, time in h.",
+    description="Gompertz tumour growth (alpha*X1*log(Vmax/W)) with the same damaged-cell chain, "
+                "signal-driven cytostatic/cytotoxic effects and drug-resistant subclone as the Simeoni model. "
+                "Volumes in mm³, time in h.",
     references=("Simeoni M et al. Cancer Res 2004;64:1094–1101.", "Ryu EB et al. Eur Radiol 2014."),
 )
