@@ -73,6 +73,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from pkpd.models._math import real_pow
 from pkpd.models.spec import ModelSpec, Output, Parameter, State
 
 __all__ = [
@@ -92,6 +93,11 @@ V_REF_MM3 = np.pi / 6.0 * 20.0 ** 3
 VMAX_MM3 = 1.0e6
 #: Typical fraction of the baseline lesion that is the drug-resistant subclone (GUESS, see F_R_PARAMETER).
 F_R_TYPICAL = 0.01
+
+
+# Below z = 1/8 with psi >= 18, z**psi <= 2**-54 and 1 + z**psi == 1.0 in float64 (exactly).
+_Z_EXPONENTIAL = 0.125
+_PSI_MIN_EXPONENTIAL = 18.0
 
 
 def sphere_diameter(volume_mm3):
@@ -184,8 +190,10 @@ N_GOMPERTZ = len(GOMPERTZ_PARAMETERS)  # 7
 def kill_rate(P, K_max, IC50_K, n_K):
     """Damage rate K(P) (per h): ``K_max * d**n_K / (IC50_K**n_K + d**n_K)``, ``d = max(0, 1 - P)``."""
     d = max(1.0 - P, 0.0)
-    dn = d ** n_K
-    return K_max * dn / (IC50_K ** n_K + dn)
+    if d == 0.0:  # no signal deficit (untreated, or P above baseline): no kill, and no pow to pay for
+        return 0.0
+    dn = real_pow(d, n_K)
+    return K_max * dn / (real_pow(IC50_K, n_K) + dn)
 
 
 @njit(cache=True, inline="always")  # inlined into composed right-hand sides
@@ -211,10 +219,14 @@ def tumor_rhs(t, y, p, P_signal, dydt):
     k1 = p[3]
     gamma = p[4]
     W = y[0] + y[1] + y[2] + y[3] + y[4]
-    G = max(P_signal, 0.0) ** gamma
+    G = real_pow(max(P_signal, 0.0), gamma)
     # (1 + (lambda0/lambda1*W)**psi)**(1/psi), written to avoid overflow of z**psi for large z.
     z = lambda0 / lambda1 * max(W, 0.0)
-    if z <= 1.0:
+    if z < _Z_EXPONENTIAL and psi >= _PSI_MIN_EXPONENTIAL:
+        # z**psi <= 2**-54: 1 + z**psi rounds to exactly 1, so the denominator is exactly 1
+        # (the exponential phase, where every measured lesion is); two pow calls saved.
+        denom = 1.0
+    elif z <= 1.0:
         denom = (1.0 + z ** psi) ** (1.0 / psi)
     else:
         denom = z * (1.0 + z ** (-psi)) ** (1.0 / psi)
