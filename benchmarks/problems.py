@@ -12,7 +12,7 @@ Two problems, each for one subject or a population (same doses for everyone):
     ``eta ~ N(0, 0.3**2)`` on each of the five parameters (about 30 % CV), fixed seed.
 
 ``system``
-    The full coupled model :data:`pkpd.system.SYSTEM` (22 states: neratinib and
+    The full coupled model :data:`pkpd.system.SYSTEM` (23 states: neratinib and
     ruxolitinib PK, EGFR-JAK-STAT3 network, Simeoni tumour): neratinib 240 mg
     q24h and ruxolitinib 15 mg q12h for 56 days (1344 h), hourly output.  Lag
     times and bioavailability come from :func:`pkpd.system.dose_modifiers`
@@ -139,7 +139,7 @@ def system(n: int = 1, days: float = 56.0, ner_mg: float = 240.0, rux_mg: float 
     return Problem(
         name="system", model=SYSTEM, doses=doses, times=times, P=P, Y0=Y0,
         bolus_time=bt, bolus_state=bs, bolus_amt=ba, dose_modifiers=dose_modifiers,
-        description=(f"full coupled model SYSTEM (22 states): neratinib {ner_mg:g} mg q24h + "
+        description=(f"full coupled model SYSTEM ({SYSTEM.n_states} states): neratinib {ner_mg:g} mg q24h + "
                      f"ruxolitinib {rux_mg:g} mg q12h for {days:g} d, lags/F from dose_modifiers, "
                      f"output every {dt_h:g} h ({times.size} times)"),
         info=dict(n_doses=len(doses), n_restarts=int(np.unique(bt).size), n_times=int(times.size),

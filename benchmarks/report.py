@@ -97,7 +97,7 @@ def render(res: dict) -> str:
                    f"{_e(r['max_err'])} / {_e(lsoda['max_err'] if lsoda else None)} |")
     out.append("")
     for key, title in (("pk2cmt", "(a) mrgsolve benchmark shape: two-compartment oral model"),
-                       ("system", "(b) full coupled model (22 states)")):
+                       ("system", "(b) full coupled model (23 states)")):
         prob = res["problems"][key]
         out.append(f"## {title}")
         out.append("")
