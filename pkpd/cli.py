@@ -157,6 +157,21 @@ def _table(records: list[dict], keys: list[str]) -> None:
         click.echo("  ".join(fmt(r.get(k)).rjust(widths[k]) for k in keys))
 
 
+def _output_and_format(output, fmt, name):
+    """The output path (default ``<scenario name>.nc``) and format (``zarr`` for a ``.zarr`` path),
+    checked before anything is simulated: zarr needs the optional zarr package."""
+    output = output or f"{name}.nc"
+    if str(output).rstrip("/").endswith(".zarr"):
+        fmt = "zarr"
+    if fmt == "zarr":
+        try:
+            import zarr  # noqa: F401
+        except ImportError:
+            raise InputError("--format", "zarr output needs the zarr package (pip install 'pkpd[zarr]')",
+                             show_value=False) from None
+    return output, fmt
+
+
 def _model_scenario(scenario, from_result):
     """The :class:`~pkpd.generic_scenario.ModelScenario` when the scenario (or the one recorded in
     ``from_result``) has a top-level ``model`` key; None for the built-in system's scenarios."""
@@ -182,15 +197,7 @@ def _run_model(sc, output, fmt, *, csv_path, plots_dir, on_failure, resume, exec
         if given:
             raise InputError(flag, "is not available for scenarios with a 'model' key (docs/user_models.md, "
                                    "Limits)", show_value=False)
-    output = output or f"{sc.name}.nc"
-    if str(output).rstrip("/").endswith(".zarr"):
-        fmt = "zarr"
-    if fmt == "zarr":
-        try:
-            import zarr  # noqa: F401
-        except ImportError:
-            raise InputError("--format", "zarr output needs the zarr package (pip install 'pkpd[zarr]')",
-                             show_value=False) from None
+    output, fmt = _output_and_format(output, fmt, sc.name)
     from pkpd.io import write_dataset
 
     with _interruptible(None):
@@ -260,15 +267,7 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
     p = plan(sc)
     if p.added_arms and not quiet:
         click.echo("added arms for the comparisons: " + ", ".join(p.added_arms), err=True)
-    output = output or f"{sc.name}.nc"
-    if str(output).rstrip("/").endswith(".zarr"):
-        fmt = "zarr"
-    if fmt == "zarr":
-        try:
-            import zarr  # noqa: F401
-        except ImportError:
-            raise InputError("--format", "zarr output needs the zarr package (pip install 'pkpd[zarr]')",
-                             show_value=False) from None
+    output, fmt = _output_and_format(output, fmt, sc.name)
     checkpoint = Checkpoint(f"{output}.checkpoint", sc.text, on_failure) if resume else None
     from pkpd.executors import executor as make_executor
 

@@ -92,6 +92,7 @@ from pkpd.scenario import (
     _parameter_value,
     _parse_yaml,
     _quantity,
+    _regimen_entries,
     _shown,
     _solver_from_dict,
     _text,
@@ -381,16 +382,7 @@ def _arm(d: object, model: ModelSpec, path: str) -> ModelArm:
     if "name" not in m:
         raise ScenarioError(f"{path}.name", "is required")
     name = _name(m["name"], f"{path}.name")
-    raw = m.get("regimen")
-    if raw is None:
-        entries = []
-    elif isinstance(raw, Mapping):
-        entries = [(raw, f"{path}.regimen")]
-    elif isinstance(raw, list):
-        entries = [(e, f"{path}.regimen[{j}]") for j, e in enumerate(raw)]
-    else:
-        raise ScenarioError(f"{path}.regimen", "must be a list of regimen entries {cmt, dose, every, ...}",
-                            _shown(raw))
+    entries = _regimen_entries(m.get("regimen"), path, "{cmt, dose, every, ...}")
     description = m.get("description")
     if description is not None:
         _text(description, f"{path}.description")

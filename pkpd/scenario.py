@@ -1265,21 +1265,23 @@ def load_scenario(path_or_text: str | os.PathLike) -> Scenario:
     return scenario_from_dict(data, text=text, source=source)
 
 
+def _regimen_entries(raw: object, path: str, shape: str) -> list[tuple[object, str]]:
+    """An arm's ``regimen`` (None, one mapping or a list of them) as ``(entry, field path)`` pairs."""
+    if raw is None:
+        return []
+    if isinstance(raw, Mapping):
+        return [(raw, f"{path}.regimen")]
+    if isinstance(raw, list):
+        return [(e, f"{path}.regimen[{j}]") for j, e in enumerate(raw)]
+    raise ScenarioError(f"{path}.regimen", f"must be a list of regimen entries {shape}", _shown(raw))
+
+
 def _arm_from_dict(d: object, path: str) -> Arm:
     m = _mapping(d, path, ARM_KEYS)
     if "name" not in m:
         raise ScenarioError(f"{path}.name", "is required")
     name = _name(m["name"], f"{path}.name")
-    raw = m.get("regimen")
-    if raw is None:
-        entries = []
-    elif isinstance(raw, Mapping):
-        entries = [(raw, f"{path}.regimen")]
-    elif isinstance(raw, list):
-        entries = [(e, f"{path}.regimen[{j}]") for j, e in enumerate(raw)]
-    else:
-        raise ScenarioError(f"{path}.regimen", "must be a list of regimen entries {drug, dose, every, ...}",
-                            _shown(raw))
+    entries = _regimen_entries(m.get("regimen"), path, "{drug, dose, every, ...}")
     with _Checked():
         regimens = tuple(regimen_from_dict(e, p) for e, p in entries)
     description = m.get("description")
