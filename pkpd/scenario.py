@@ -155,6 +155,9 @@ DEFAULT_OUTPUT_EVERY_H = 1.0
 DEFAULT_WINDOW_H = 7 * HOURS_PER_DAY
 DEFAULT_SCAN_EVERY_H = 8 * 7 * 24.0  # every 8 weeks, as in the trial
 MAX_COMBINATIONS_CHECKED = 1_000
+#: A dose more than this many times the drug's highest labelled dose is refused as a likely
+#: unit slip (``240 g`` for ``240 mg``); see ``DrugPK.label_max_dose_mg``.
+MAX_DOSE_FACTOR = 10.0
 """Regimen sweeps with at most this many value combinations are checked combination by combination."""
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ +-]*")
@@ -910,6 +913,25 @@ class Scenario:
             r.dose_times(self.duration_h, rng=np.random.default_rng(0))
         except InputError as err:
             raise ScenarioError(err.path, f"{err.message}{where}", err.value) from None
+        self._check_plausible_dose(r, point)
+
+    def _check_plausible_dose(self, r: Regimen, point: Mapping[str, float]) -> None:
+        """No dose step above :data:`MAX_DOSE_FACTOR` times the drug's highest labelled dose."""
+        drug = get_drug(r.drug) if r.drug else None
+        if drug is None or drug.label_max_dose_mg is None:
+            return
+        limit = MAX_DOSE_FACTOR * drug.label_max_dose_mg
+        for k, step in enumerate(r.steps):
+            if step.dose_mg > limit:
+                key = f"{r.drug}.dose"
+                if key in point:
+                    i, label = self._label(key, point[key])
+                    path, shown = f"sweep.{key}[{i}]", label
+                else:
+                    path, shown = f"{step.path}.dose", format_quantity(step.dose_mg, "amount")
+                raise ScenarioError(path, f"must be at most {MAX_DOSE_FACTOR:g} x {r.drug}'s highest labelled dose "
+                                          f"({drug.label_max_dose_mg:g} mg; {drug.label_max_dose_source}); "
+                                          f"check the unit", shown)
 
     def _label(self, key: str, value: float) -> tuple[int, str]:
         """Index and label of ``value`` on sweep axis ``key`` (nearest value)."""

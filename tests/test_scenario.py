@@ -276,6 +276,12 @@ BAD = [
     ("negative dose", BASE.replace("dose: 15 mg", "dose: -5 mg"),
      "arms[2].regimen[1].dose: must be > 0 mg, got -5 mg"),
     ("zero dose", BASE.replace("dose: 15 mg", "dose: 0 mg"), "arms[2].regimen[1].dose: must be > 0 mg, got 0 mg"),
+    ("dose in grams", BASE.replace("dose: 240 mg", "dose: 240 g", 1),
+     "arms[1].regimen[0].dose: must be at most 10 x neratinib's highest labelled dose (240 mg; NERLYNX USPI: "
+     "240 mg once daily (pk.md §1.2)); check the unit, got 240000 mg"),
+    ("swept dose in kg", BASE + "sweep:\n  ruxolitinib.dose: [15 mg, 15 kg]\n",
+     "sweep.ruxolitinib.dose[1]: must be at most 10 x ruxolitinib's highest labelled dose (25 mg; JAKAFI USPI: "
+     "at most 25 mg twice daily (pk.md §2.2)); check the unit, got 15 kg"),
     ("dose in hours", BASE.replace("dose: 240 mg", "dose: 240 h", 1),
      "arms[1].regimen[0].dose: 'h' is a time unit, expected an amount (mass) in ng, ug (µg, mcg), mg, g, kg, "
      "got 240 h"),
@@ -606,3 +612,9 @@ def test_resistant_fraction_is_a_tumour_parameter_in_0_1():
     assert load_scenario(BASE + "parameters: {tumor.f_R: 0}\n").parameters == {"tumor.f_R": 0.0}
     with pytest.raises(ScenarioError, match=r"^parameters.tumor.f_R: must be within \[0, 1\], got 1.5$"):
         load_scenario(BASE + "parameters: {tumor.f_R: 1.5}\n")
+
+
+def test_doses_up_to_ten_times_the_label_are_accepted():
+    """The plausibility bound catches unit slips (g for mg), not high-dose explorations."""
+    s = load_scenario(BASE.replace("dose: 240 mg", "dose: 2400 mg", 1).replace("dose: 15 mg", "dose: 250 mg"))
+    assert s.arms[1].regimens[0].steps[0].dose_mg == 2400.0

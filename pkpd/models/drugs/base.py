@@ -271,6 +271,11 @@ class DrugPK:
         What the parameter set is and how it was obtained.
     references : tuple of str
         Literature behind the values.
+    label_max_dose_mg : float or None
+        The highest single dose in the label (mg), with its source in
+        ``label_max_dose_source``.  Scenarios reject doses more than
+        :data:`pkpd.scenario.MAX_DOSE_FACTOR` times above it (a unit typo such as
+        ``240 g``), so it is a plausibility bound, not a safety limit.
     """
 
     name: str
@@ -288,6 +293,8 @@ class DrugPK:
     F_absolute: Parameter | None = None
     description: str = ""
     references: tuple[str, ...] = ()
+    label_max_dose_mg: float | None = None
+    label_max_dose_source: str = ""
     _index: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):

@@ -150,6 +150,8 @@ NERATINIB = DrugPK(
     F_absolute=None,
     description="Neratinib 2-cmt oral PK with lag; CL/F, Vss/F from the label, Vc/Q/Vp/ka/tlag "
                 "calibrated to steady-state exposure at 240 mg QD.",
+    label_max_dose_mg=240.0,
+    label_max_dose_source="NERLYNX USPI: 240 mg once daily (pk.md §1.2)",
     references=(
         "NERLYNX (neratinib) USPI, section 12.3",
         "FDA multidisciplinary review NDA 208051 (2017)",

@@ -99,6 +99,8 @@ RUXOLITINIB = DrugPK(
     F_absolute=Parameter("F_absolute", 0.95, "1", "absolute oral bioavailability (information only)",
                          source="[V] JAKAFI USPI 12.3: oral absorption >= 95%; not applied (CL, V apparent)"),
     description="Ruxolitinib 1-cmt oral PK; CL/F (female) and Vss from the label, ka assumed.",
+    label_max_dose_mg=25.0,
+    label_max_dose_source="JAKAFI USPI: at most 25 mg twice daily (pk.md §2.2)",
     references=(
         "JAKAFI (ruxolitinib) USPI, section 12.3",
         "Chen X et al. J Clin Pharmacol 2013;53(7):721-730",
