@@ -1697,20 +1697,25 @@ def standard_set(ds: xr.Dataset, folder: str | os.PathLike) -> list[Path]:
     dataset is swept over two or more keys and has a combination arm;
     ``schedules.png`` when it has more than two arms; with the virtual-trial
     endpoints (``best_response``) of a population (more than one patient) with at least one scan after the baseline,
-    ``waterfall.png`` and ``swimmer.png`` of the combination arm (else the first
-    treated arm), ``km.png`` and ``orr.png``.
+    ``waterfall.png``, ``swimmer.png`` and ``spider.png`` of the combination arm (else the first
+    treated arm), ``km.png`` and ``orr.png``, and ``tumor.png`` shows the lesion diameter (mm)
+    on a log axis.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # concentration and signaling time courses need the full output grid (store: full)
     full = ds.attrs.get("store", "full") == "full"
-    jobs: list[tuple[str, dict]] = ([("pk", {}), ("signaling", {})] if full else []) + [("tumor", {})]
+    trial = "best_response" in ds and ds.sizes.get("scan", 0) > 1 and ds.sizes.get("patient", 1) > 1
+    # over a virtual trial's months the volume spans orders of magnitude: show what RECIST reads,
+    # the diameter, on a log axis
+    tumor_opts = {"variable": "diameter", "log": True} if trial else {}
+    jobs: list[tuple[str, dict]] = ([("pk", {}), ("signaling", {})] if full else []) + [("tumor", tumor_opts)]
     if len(_sweep_dims(ds)) >= 2 and _default_combination_arm(ds) is not None:
         jobs.append(("heatmap", {}))
     if ds.sizes.get("arm", 0) > 2:
         jobs.append(("schedules", {}))
-    if "best_response" in ds and ds.sizes.get("scan", 0) > 1 and ds.sizes.get("patient", 1) > 1:
-        jobs += [("waterfall", {}), ("swimmer", {}), ("km", {}), ("orr", {})]
+    if trial:
+        jobs += [("waterfall", {}), ("swimmer", {}), ("spider", {}), ("km", {}), ("orr", {})]
     written = []
     for kind, opts in jobs:
         written.append(save(plot(ds, kind, **opts), folder / f"{kind}.png"))

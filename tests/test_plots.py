@@ -474,7 +474,7 @@ def test_standard_set_adds_the_trial_figures(vtrial, tmp_path):
     back = read_dataset(tmp_path / "t.nc")
     names = [p.name for p in standard_set(back, tmp_path / "figs")]
     # the trial fixture keeps daily values only (store: daily): no pk/signaling time courses
-    expected = ["tumor.png", "schedules.png", "waterfall.png", "swimmer.png", "km.png", "orr.png"]
+    expected = ["tumor.png", "schedules.png", "waterfall.png", "swimmer.png", "spider.png", "km.png", "orr.png"]
     if back.attrs.get("store", "full") == "full":
         expected = ["pk.png", "signaling.png"] + expected
     assert names == expected
