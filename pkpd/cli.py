@@ -333,7 +333,8 @@ def validate_cmd(scenario):
     # One core per simulated patient-day of the 23-state model: measured 0.12 ms (dopri5, 56 days,
     # rtol 1e-6) to 0.19 ms (radau5, 18 months, rtol 1e-4); 0.3 ms leaves room for slower machines.
     seconds = p.n_simulations * sc.duration_h / 24.0 * 0.3e-3
-    click.echo(f"estimated time: about {max(seconds, 0.1):.1g} s on one core after compilation")
+    when = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{max(seconds, 1):.0f} s"
+    click.echo(f"estimated time: about {when} on one core after compilation")
 
 
 @main.command("summary")
@@ -397,7 +398,8 @@ def plot_cmd(result, kind, output, arm, metric, log):
 
 
 @main.command("exposure")
-@click.option("--population", type=int, default=0, help="Also a population table over N virtual patients.")
+@click.option("--population", type=click.IntRange(min=0), default=0,
+              help="Also a population table over N virtual patients (0: none).")
 @_user_errors
 def exposure_cmd(population):
     """Steady-state exposure of both drugs at their clinical doses (NCA, ng/mL and nM)."""

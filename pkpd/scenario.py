@@ -1280,7 +1280,13 @@ def load_scenario(path_or_text: str | os.PathLike) -> Scenario:
         text, source = path_or_text, "<string>"
     else:
         raise ScenarioError("scenario", "must be a file path or YAML text", _shown(path_or_text))
-    data = _parse_yaml(text)
+    try:
+        data = _parse_yaml(text)
+    except ScenarioError as err:
+        if source == "<string>":
+            raise
+        # a YAML syntax error says "line N": name the file too
+        raise ScenarioError(f"{source}, {err.path}" if err.path else source, err.message, show_value=False) from None
     if data is None:
         where = source if source != "<string>" else "scenario"
         raise ScenarioError(where, "is empty; a scenario needs at least name, duration and arms", show_value=False)
