@@ -93,6 +93,7 @@ from pkpd.scenario import (
     _parse_yaml,
     _quantity,
     _regimen_entries,
+    regular_grid_h,
     _shown,
     _solver_from_dict,
     _text,
@@ -233,13 +234,7 @@ class ModelScenario:
 
     def regular_times_h(self) -> np.ndarray:
         """The stored output grid, h: ``0, output_every, ...`` up to ``duration_h``, plus ``duration_h``."""
-        n = math.floor(self.duration_h / self.output_every_h + 1e-9)
-        t = np.arange(n + 1) * self.output_every_h
-        if self.duration_h - t[-1] > TIME_TOL_H:
-            t = np.append(t, self.duration_h)
-        else:
-            t[-1] = self.duration_h
-        return t
+        return regular_grid_h(self.duration_h, self.output_every_h)
 
     def typical_parameters(self) -> np.ndarray:
         """The parameter vector (n_parameters,) with the scenario's overrides, model units."""

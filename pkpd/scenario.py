@@ -89,6 +89,7 @@ __all__ = [
     "Recist",
     "SweepAxis",
     "load_scenario",
+    "regular_grid_h",
     "scenario_from_dict",
     "parameter_blocks",
     "SCENARIO_KEYS",
@@ -1082,13 +1083,7 @@ class Scenario:
 
     def regular_times_h(self) -> np.ndarray:
         """``0, output_every, 2·output_every, ...`` up to ``duration_h``, plus ``duration_h``; h."""
-        n = math.floor(self.duration_h / self.output_every_h + 1e-9)
-        t = np.arange(n + 1) * self.output_every_h
-        if self.duration_h - t[-1] > TIME_TOL_H:
-            t = np.append(t, self.duration_h)
-        else:
-            t[-1] = self.duration_h
-        return t
+        return regular_grid_h(self.duration_h, self.output_every_h)
 
     def scan_times_h(self) -> np.ndarray:
         """Tumour assessment times, h: baseline 0, then every ``scan_every_h`` within the run."""
@@ -1291,6 +1286,17 @@ def load_scenario(path_or_text: str | os.PathLike) -> Scenario:
         where = source if source != "<string>" else "scenario"
         raise ScenarioError(where, "is empty; a scenario needs at least name, duration and arms", show_value=False)
     return scenario_from_dict(data, text=text, source=source)
+
+
+def regular_grid_h(duration_h: float, every_h: float) -> np.ndarray:
+    """The output grid ``0, every, 2·every, ...`` up to ``duration_h``, always ending at ``duration_h`` (h)."""
+    n = math.floor(duration_h / every_h + 1e-9)
+    t = np.arange(n + 1) * every_h
+    if duration_h - t[-1] > TIME_TOL_H:
+        t = np.append(t, duration_h)
+    else:
+        t[-1] = duration_h
+    return t
 
 
 def _regimen_entries(raw: object, path: str, shape: str) -> list[tuple[object, str]]:
