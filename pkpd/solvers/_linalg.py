@@ -5,14 +5,21 @@ an implicit step solves are small (n <= ~40 states), so plain loops are enough.
 Both functions are generic: Numba compiles one version for float64 and one for
 complex128 arrays (Radau IIA needs a real and a complex system per step).
 
-The algorithm is Doolittle's elimination with row pivoting on the largest modulus,
-the one LAPACK's ``getrf``/``getrs`` implement (Golub & Van Loan, Matrix
+The algorithm is Doolittle's elimination with row pivoting on the largest entry
+(``|Re| + |Im|`` for complex entries, as LAPACK's ``zgetrf`` does), the one LAPACK's ``getrf``/``getrs`` implement (Golub & Van Loan, Matrix
 Computations, 4th ed., Algorithms 3.4.1 and 3.4.2).
 """
 
 from __future__ import annotations
 
 from numba import njit
+
+
+@njit(cache=True, inline="always")
+def _cabs1(z):
+    """|Re z| + |Im z| (|z| for a real z): the pivot size LAPACK's getrf uses for complex
+    matrices (BLAS ``icamax``/``dcabs1``), free of the square root of ``abs``."""
+    return abs(z.real) + abs(z.imag)
 
 
 @njit(cache=True)
@@ -38,9 +45,9 @@ def lu_factor(a, piv):
     info = 0
     for k in range(n):
         p = k
-        amax = abs(a[k, k])
+        amax = _cabs1(a[k, k])
         for i in range(k + 1, n):
-            v = abs(a[i, k])
+            v = _cabs1(a[i, k])
             if v > amax:
                 amax = v
                 p = i
