@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from pkpd.solvers.status import MAX_STEPS, NON_FINITE, STEP_TOO_SMALL, SUCCESS
+
 # ---- layout of the float64 ``opts`` array --------------------------------------
 OPT_RTOL = 0          # relative tolerance
 OPT_MAX_STEPS = 1     # steps (accepted + rejected) allowed per subject, all segments and SS cycles together
@@ -81,6 +83,26 @@ def add_rate(dydt, rate):
     """``dydt += rate`` (amount/h), in place."""
     for i in range(dydt.shape[0]):
         dydt[i] += rate[i]
+
+
+@njit(cache=True)
+def next_step(n_attempts, max_steps, t, t1, h, nonfinite_last):
+    """Before an explicit or Rosenbrock step attempt from ``t`` with step ``h`` (h): ``(status, t_new)``.
+
+    MAX_STEPS once ``n_attempts`` (accepted + rejected steps) reaches ``max_steps``;
+    STEP_TOO_SMALL (NON_FINITE when the last rejection was for a non-finite value) when
+    ``h`` is below ten rounding units of ``t``; else SUCCESS and ``t_new = t + h``, or
+    ``t1`` when that is within ten rounding units of it (the step then ends exactly there).
+    """
+    if n_attempts >= max_steps:
+        return MAX_STEPS, t
+    min_step = 10.0 * np.spacing(abs(t) + abs(t1))
+    if h < min_step:
+        return (NON_FINITE if nonfinite_last else STEP_TOO_SMALL), t
+    t_new = t + h
+    if t_new >= t1 - min_step:
+        t_new = t1
+    return SUCCESS, t_new
 
 
 @njit(cache=True)

@@ -19,10 +19,10 @@ from numba import njit
 from pkpd.solvers._common import (
     MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, SAFETY,
     ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, add_rate, all_finite, any_rate, error_norm, eval_rhs,
-    initial_step,
+    initial_step, next_step,
 )
 from pkpd.signatures import SEGMENT_SIGNATURE
-from pkpd.solvers.status import MAX_STEPS, NON_FINITE, STEP_TOO_SMALL, SUCCESS
+from pkpd.solvers.status import NON_FINITE, SUCCESS
 
 ORDER = 5
 ERROR_ORDER = 4
@@ -120,14 +120,9 @@ def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
     rejected_last = False
     nonfinite_last = False
     while t < t1:
-        if stats[ST_STEPS] + stats[ST_REJECTED] >= max_steps:
-            return MAX_STEPS, t
-        min_step = 10.0 * np.spacing(abs(t) + abs(t1))
-        if h < min_step:
-            return (NON_FINITE if nonfinite_last else STEP_TOO_SMALL), t
-        t_new = t + h
-        if t_new >= t1 - min_step:
-            t_new = t1
+        status, t_new = next_step(stats[ST_STEPS] + stats[ST_REJECTED], max_steps, t, t1, h, nonfinite_last)
+        if status != SUCCESS:
+            return status, t
         h = t_new - t
         # Stages 2..6, the solution and the error estimate, written out stage by stage with
         # the tableau entries as compile-time constants (same sums, same order as the

@@ -336,9 +336,7 @@ def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
     # run (see pkpd.solvers._common.eval_rhs for why).
     infusing = any_rate(rate)
     f = np.empty(n)
-    rhs(t0, y, p, f)
-    if infusing:
-        add_rate(f, rate)
+    eval_rhs(rhs, t0, y, p, rate, f)
     stats[ST_RHS] += 1
     if not all_finite(f):
         return NON_FINITE, t0
