@@ -166,7 +166,8 @@ def render(res: dict) -> str:
                    f"atol {hz['atol']:g}")
         out.append("")
         out.append("The virtual trial's shape (neratinib 240 mg q24h and/or ruxolitinib 15 mg q12h, scans every "
-                   "8 weeks). *err*: largest relative error of the tumour diameter at the scans against radau5 "
+                   "8 weeks, and the end of the run). *err*: largest relative error of the tumour diameter at these times "
+                   "against radau5 "
                    "at rtol 1e-10 (what RECIST reads).")
         out.append("")
         out.append("| arm | method | time | steps | rhs evals | err (diameter) |")

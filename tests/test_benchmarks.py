@@ -64,10 +64,20 @@ def test_thread_scaling_overhead_and_radau_records(result):
     assert result["radau"]["max_abs_eigenvalue_per_h"] > 0
 
 
+def test_long_horizon_rows_integrate_every_arm_to_the_end(result):
+    rows = result["horizon"]["rows"]
+    assert {r["arm"] for r in rows} == {"control", "neratinib", "ruxolitinib", "combination"}
+    for r in rows:
+        # the run reaches its end (steps taken) and, at rtol 1e-4 against rtol 1e-10, the diameter is
+        # within a few tolerance units
+        assert r["steps"] > 0 and r["rhs"] >= r["steps"], r
+        assert _finite(r["max_rel_err_diameter"]) and r["max_rel_err_diameter"] < 1e-3, r
+
+
 def test_report_renders_every_section(result):
     md = render(result)
     for heading in ("(a) mrgsolve benchmark shape", "(b) full coupled model", "Thread scaling",
-                    "radau5 vs scipy Radau", "Start-up"):
+                    "radau5 vs scipy Radau", "Long horizon", "Start-up"):
         assert heading in md
     assert "| pkpd | dopri5 | compiled |" in md
 
