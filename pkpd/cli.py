@@ -398,13 +398,14 @@ def plot_cmd(result, kind, output, arm, metric, log):
 
 
 @main.command("exposure")
-@click.option("--population", type=click.IntRange(min=0), default=0,
-              help="Also a population table over N virtual patients (0: none).")
+@click.option("--population", type=int, default=0, help="Also a population table over N virtual patients (0: none).")
 @_user_errors
 def exposure_cmd(population):
     """Steady-state exposure of both drugs at their clinical doses (NCA, ng/mL and nM)."""
     from pkpd.exposure import main as exposure_main
 
+    if population < 0:
+        raise InputError("--population", "must be >= 0 patients (0: no population table)", population)
     exposure_main(["--population", str(population)] if population else [])
 
 

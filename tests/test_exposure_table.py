@@ -220,6 +220,16 @@ def test_errors():
         exposure_table("neratinib", 240, 24, n_doses=1)
 
 
+def test_cli_refuses_a_negative_population():
+    from click.testing import CliRunner
+
+    from pkpd.cli import main
+
+    r = CliRunner().invoke(main, ["exposure", "--population", "-3"])
+    assert r.exit_code == 2
+    assert r.stderr.strip() == "error: --population: must be >= 0 patients (0: no population table), got -3"
+
+
 # ----------------------------------------------------------------------------- DrugPK helpers
 def test_drug_model_and_dose_modifiers_paths_agree():
     """drug_model() (engine F1/ALAG1) == model() + parameter_vector() + dose_modifiers()."""
