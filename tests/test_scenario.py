@@ -456,6 +456,11 @@ def test_file_errors(tmp_path: Path):
     with pytest.raises(ScenarioError) as info:
         load_scenario("")
     assert str(info.value) == "scenario: is empty; a scenario needs at least name, duration and arms"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: t\nduration: 8 weeks\narms:\n  - name: a\n  b: c: d\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(broken)
+    assert str(info.value) == f"{broken}, line 5: expected <block end>, but found '?' (column 3)"
 
 
 def test_python_construction_errors():
