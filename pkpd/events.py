@@ -36,7 +36,7 @@ import numpy as np
 
 from pkpd.solvers.integrate import BOLUS, OUT, RATE_OFF, RATE_ON, RESET, SS
 
-__all__ = ["EventTable", "build_events", "concatenate"]
+__all__ = ["EventTable", "build_events", "concatenate", "restarts_and_outputs"]
 
 
 @dataclass(frozen=True)
@@ -219,6 +219,19 @@ def build_events(records, n_states: int) -> EventTable:
     out_row = np.asarray(records["out_row"], dtype=np.int64)
     has_out = np.flatnonzero(out_row >= 0)
     return b.table(np.asarray(records["time"], dtype=np.float64)[has_out], has_out, out_row[has_out])
+
+
+def restarts_and_outputs(restart_t: np.ndarray, out_t: np.ndarray, n_states: int) -> EventTable:
+    """An event table of restarts at ``restart_t`` (h) and outputs at ``out_t`` (h; output rows in that order).
+
+    A restart stops the integration and starts it again without changing the state (a
+    bolus of 0): the solver never steps across it, as it never steps across a dose.
+    """
+    b = _Builder(n_states)
+    for t in np.asarray(restart_t, dtype=np.float64):
+        b.add(float(t), float(t), 0, BOLUS, 0, 0.0)
+    out_t = np.asarray(out_t, dtype=np.float64)
+    return b.table(out_t, np.zeros(out_t.size, np.int64), np.arange(out_t.size, dtype=np.int64))
 
 
 def concatenate(tables: list[EventTable]):

@@ -82,6 +82,7 @@ from pkpd.scenario import (
     DEFAULT_OUTPUT_EVERY_H,
     MAX_OUTPUT_TIMES,
     MAX_SIMULATIONS,
+    SOLVER_KEYS,
     _Checked,
     _check_numbers,
     _checked,
@@ -502,7 +503,8 @@ def model_scenario_from_dict(data: object, *, text: str = "", source: str = "<py
         raise ScenarioError("population.size", f"gives {len(arms) * size} simulations, more than "
                                                f"{MAX_SIMULATIONS}", size)
 
-    solver = SolverOptions() if d.get("solver") is None else _solver_from_dict(d["solver"])
+    solver = SolverOptions() if d.get("solver") is None else \
+        _solver_from_dict(d["solver"], tuple(k for k in SOLVER_KEYS if k != "periodic"))
     with _Checked():
         solver.atol_array(model.n_states)
     variables, window = _summary(d.get("summary"), model, duration)

@@ -36,6 +36,7 @@ from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.analysis.inhibition import time_average
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.models.drugs import get_drug
+from pkpd.periodic import applies as periodic_applies, integrate_periodic, periodic_tail, regimen_period
 from pkpd.population import sample_parameters
 from pkpd.scenario import Arm, Scenario
 from pkpd.simulate import _event_table, _records_from_doses
@@ -226,8 +227,14 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     P = patient_parameters(scenario, point)
     Y0 = initial_states(P)
     regimens = scenario.arm_regimens(arm, point)
-    rec = _records_from_doses(_doses(regimens, scenario.duration_h), t)
+    doses = _doses(regimens, scenario.duration_h)
+    rec = _records_from_doses(doses, t)
     ev = _event_table(SYSTEM, rec, P[0], dose_modifiers, lambda q: f"arm {arm.name}, dose {q}")
+    tail = None
+    if opts.periodic:
+        period = regimen_period(regimens)
+        tail = periodic_tail(doses, period, float(t[-1])) if period else None
+        tail = tail if periodic_applies(tail, float(t[-1])) else None
     n_pat, n_drug = P.shape[0], len(DRUG_NAMES)
     keep = np.searchsorted(t, p.stored)
     windows = np.array([_last_interval([r for r in regimens if r.drug == d], scenario.duration_h)
@@ -248,8 +255,14 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     atol, opts_arr = opts.atol_array(N_STATES), opts.opts_array()
     fallback = 0
 
+    converged_h = np.full(n_pat, np.nan)
+
     def integrate(sl, seg, Y):
         n_c = sl.stop - sl.start
+        if tail is not None:
+            converged_h[sl] = integrate_periodic(tail, seg, Y0[sl], P[sl], doses, P[0], t, ev, Y, S[sl], status[sl],
+                                                 t_fail[sl], atol, opts_arr)
+            return
         integrate_population(SYSTEM.rhs, seg, Y0[sl], P[sl], *ev.kernel_args(),
                              np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64), *ev.ss_args(),
                              Y, atol, opts_arr, S[sl], status[sl], t_fail[sl])
@@ -291,7 +304,7 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
         if biopsy is not None:
             out["biopsy_log2fc"][c] = np.stack(
                 [np.log2(o[m][:, biopsy] / base[m][:, 0][:, None]) for m in BIOPSY_MARKERS], axis=-1)
-    out.update(steps=S[:, ST_STEPS].sum(), rhs=S[:, ST_RHS].sum(), fallback=fallback)
+    out.update(steps=S[:, ST_STEPS].sum(), rhs=S[:, ST_RHS].sum(), fallback=fallback, periodic_from=converged_h)
     return out
 
 
@@ -415,6 +428,10 @@ def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:
                             {"units": "1", "long_name": "accepted solver steps, all patients"})
     data["solver_rhs_evaluations"] = (("arm", *sweep_dims), stack("rhs"),
                                       {"units": "1", "long_name": "right-hand-side evaluations, all patients"})
+    data["periodic_from"] = (pdims, stack("periodic_from"),
+                             {"units": "h", "long_name": "time from which the tumour was integrated alone, the PK "
+                                                         "and network at their periodic steady state (NaN: the "
+                                                         "whole run in full; pkpd.periodic)"})
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(
         title=f"pkpd run of scenario {scenario.name}",
@@ -422,7 +439,7 @@ def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:
         seed=scenario.population.seed, variability=int(scenario.population.variability),
         pkpd_version=__version__, model=SYSTEM.name,
         solver=f"method={scenario.solver.method} rtol={scenario.solver.rtol} atol={scenario.solver.atol} "
-               f"max_steps={scenario.solver.max_steps}",
+               f"max_steps={scenario.solver.max_steps} periodic={scenario.solver.periodic}",
         control_arm=p.control, added_arms=", ".join(p.added_arms),
         combinations=repr(p.counterparts), evaluation_window_h=list(scenario.window_h),
         sweep_keys=", ".join(a.key for a in scenario.sweep), store=scenario.store,

@@ -25,7 +25,8 @@ key                 unit        meaning (default)
 ``sweep``           base units  ``<drug>.<regimen key>`` or ``<block>.<name>``:
                                 list of values; cartesian product ({})
 ``solver``          --          ``{method, rtol, atol, max_steps, first_step,
-                                max_step}`` (dopri5, 1e-6, 1e-9, 100000, 0, inf)
+                                max_step, periodic}`` (dopri5, 1e-6, 1e-9,
+                                100000, 0, inf, true)
 ``evaluation``      h           ``{window: [start, end]}`` (the last 7 d)
 ``biopsies``        h           times of biopsy readouts ([])
 ``scan_every``      h           tumour assessment interval (8 weeks)
@@ -131,7 +132,7 @@ MAX_NOISE_SD_MM = 10.0
 MAX_CR_THRESHOLD_MM = 10.0
 """Largest CR detection limit (mm), ``recist.cr_threshold_mm`` (RECIST 1.1: nodes < 10 mm are normal)."""
 
-SOLVER_KEYS: tuple[str, ...] = ("method", "rtol", "atol", "max_steps", "first_step", "max_step")
+SOLVER_KEYS: tuple[str, ...] = ("method", "rtol", "atol", "max_steps", "first_step", "max_step", "periodic")
 """Keys of ``solver`` (the fields of :class:`pkpd.solvers.SolverOptions`)."""
 
 EVALUATION_KEYS: tuple[str, ...] = ("window",)
@@ -1322,8 +1323,8 @@ def _arm_from_dict(d: object, path: str) -> Arm:
     return Arm(name, regimens, "" if description is None else description, path=path)
 
 
-def _solver_from_dict(d: object) -> SolverOptions:
-    m = _mapping(d, "solver", SOLVER_KEYS)
+def _solver_from_dict(d: object, keys: tuple[str, ...] = SOLVER_KEYS) -> SolverOptions:
+    m = _mapping(d, "solver", keys)
     kw: dict[str, object] = {}
     if "method" in m:
         method = m["method"]
@@ -1345,6 +1346,8 @@ def _solver_from_dict(d: object) -> SolverOptions:
         kw["max_step"] = _quantity(m["max_step"], "time", "solver.max_step", require="> 0") \
             if not (isinstance(m["max_step"], str) and m["max_step"].strip().lower() in ("inf", ".inf")) \
             else math.inf
+    if "periodic" in m:
+        kw["periodic"] = m["periodic"]
     with _Checked():
         return SolverOptions(**kw)
 

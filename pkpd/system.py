@@ -131,6 +131,20 @@ def coupled_rhs(t, y, p, dydt):
     tumor_rhs(t, y[S_TUM:N_STATES], p[P_TUM:P_DOSE], y[S_P], dydt[S_TUM:N_STATES])
 
 
+@njit(cache=True)
+def signal_slopes(Y, P, dP):
+    """dP/dt (1/h) of the proliferation signal into ``dP`` (n, m), at states ``Y`` (n, m, 23), parameters ``P`` (n, .).
+
+    The system is autonomous (time enters only through the dose events), so no time is needed.
+    """
+    f = np.empty(N_STATES)
+    for i in range(Y.shape[0]):
+        p = np.ascontiguousarray(P[i])
+        for j in range(Y.shape[1]):
+            coupled_rhs(0.0, np.ascontiguousarray(Y[i, j]), p, f)
+            dP[i, j] = f[S_P]
+
+
 def initial_states(P: np.ndarray) -> np.ndarray:
     """Untreated starting states (n, 23) for parameter rows ``P`` (n, n_parameters).
 

@@ -226,6 +226,16 @@ def _value_at(t, c, log, x, side):
     return np.where(exact, c[..., i], value)
 
 
+def _around(t, c, t0, t1):
+    """The samples that the interpolant on ``[t0, t1]`` (h) reads: one before, those inside, one after.
+
+    A window over a long profile reads a few of its samples; the interpolant there is unchanged.
+    """
+    lo = max(int(np.searchsorted(t, t0, side="right")) - 1, 0)
+    hi = min(int(np.searchsorted(t, t1, side="right")) + 1, t.size)
+    return (t[lo:hi], c[..., lo:hi]) if hi - lo >= 2 else (t, c)
+
+
 def _scalar(x):
     """Unwrap 0-d arrays to numpy scalars so single profiles give plain numbers."""
     x = np.asarray(x)
@@ -269,6 +279,7 @@ def auc(t, c, t0=None, t1=None, *, method=LIN_UP_LOG_DOWN):
     t0, t1 = np.broadcast_arrays(t0, t1)
     shape = t0.shape
     x = np.concatenate([t0.ravel(), t1.ravel()])
+    t, c = _around(t, c, x.min(), x.max())
     log = _log_segments(c, method)
     cum = _cumulative_auc_at(t, c, log, x)
     m = t0.size
@@ -315,6 +326,7 @@ def _check_tau(tau):
 def _window_candidates(t, c, window, method):
     """Times (k,) and values (..., k) of the interpolant's candidate extrema on the window."""
     t0, t1 = _window(t, window)
+    t, c = _around(t, c, t0, t1)
     log = _log_segments(c, method)
     v0 = _value_at(t, c, log, np.array([t0]), "right")
     v1 = _value_at(t, c, log, np.array([t1]), "left")

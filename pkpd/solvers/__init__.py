@@ -131,6 +131,10 @@ class SolverOptions:
         Initial step in h, >= 0; 0 chooses it automatically at every restart.
     max_step : float
         Largest step in h, > 0 (``inf`` for no limit).
+    periodic : bool
+        Whether a run of the coupled system may, under periodic dosing, continue with
+        the tumour alone once the PK and network reach their periodic steady state
+        (:mod:`pkpd.periodic`); ignored elsewhere.
 
     Examples
     --------
@@ -145,6 +149,7 @@ class SolverOptions:
     max_steps: int = 100_000
     first_step: float = 0.0
     max_step: float = math.inf
+    periodic: bool = True
 
     def __post_init__(self) -> None:
         get_method(self.method)
@@ -187,6 +192,10 @@ class SolverOptions:
         if not max_step > 0:
             raise InputError("solver.max_step", "must be > 0 h", self.max_step)
         object.__setattr__(self, "max_step", max_step)
+
+        if not isinstance(self.periodic, (bool, np.bool_)):
+            raise InputError("solver.periodic", "must be true or false", repr(self.periodic))
+        object.__setattr__(self, "periodic", bool(self.periodic))
 
     @property
     def solver(self) -> Method:

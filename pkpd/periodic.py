@@ -1,0 +1,313 @@
+"""Long runs under periodic dosing: the PK and network to their periodic steady state, then the tumour alone.
+
+Why
+    The coupled system is a one-way cascade: PK -> free concentrations -> network ->
+    proliferation signal P -> tumour, and the tumour feeds nothing back.  Under dosing
+    that repeats with a period T from some time s on (every arm of a virtual trial:
+    240 mg every 24 h and 15 mg every 12 h repeat every 24 h), the drugs and the
+    network settle within days onto a periodic orbit, while the tumour changes over
+    months.  Integrating all 23 states over 18 months recomputes the same day some 500
+    times, at the cost of the network's fast, mildly stiff dynamics.  So, once the PK
+    and network have converged, a run goes on with the 5 tumour states alone, driven by
+    P(t) read from one recorded period (:func:`pkpd.models.tumor.tumor_periodic_rhs`).
+    On the 18-month virtual trial this is the difference between minutes and seconds.
+
+What it approximates, and how well
+    Nothing is dropped from the model.  Two numerical approximations are made, both
+    controlled:
+
+    * the PK and network states after convergence are those of the last period
+      integrated in full.  Convergence is judged as for steady-state dosing records
+      (:mod:`pkpd.solvers.integrate`): with ``d_k`` the largest change of a PK or network
+      state over one period in tolerance units (``atol_i + rtol |y_i|``) and
+      ``rho = d_2 / d_1`` the observed contraction, the geometric remaining distance
+      ``d_2 rho / (1 - rho)`` (or, if smaller, ``d_2`` times the periods left in the run,
+      which bounds a drift at round-off level) must be below a hundredth of the tolerance,
+      and ``d_2`` below 1;
+    * between the table points (spacing at most :data:`TABLE_SPACING_H`), P(t) is a cubic
+      Hermite interpolant of the recorded values and their exact slopes (from the
+      right-hand side), error about ``h**4/384 |P''''|``.
+
+    The tumour is then integrated with the run's method and tolerances, with steps of at
+    most a quarter of the shortest time between two doses of a period, so that every
+    step samples the within-period shape of P.  ``tests/test_periodic.py`` checks the
+    result against the full integration and against a reference at rtol 1e-10.
+
+When it applies
+    When the dose records are periodic with period ``T`` from a time ``s`` until the end
+    of the run (:func:`periodic_tail`), ``T`` being the least common multiple of the
+    regimens' repeat lengths (the interval, or the on + off cycle), and the run is long
+    enough to gain (at least :data:`MIN_SAVED_PERIODS` periods left after convergence).
+    Missed doses drawn at random, resets and steady-state records make dosing aperiodic:
+    such runs are integrated in full, as are runs with ``solver.periodic: false``.
+    Patients whose PK and network have not converged by the end of the first attempt
+    (``s`` plus :data:`FIRST_ATTEMPT_H`, rounded up to whole periods) try again with
+    twice as long, and are integrated in full when that would reach the end of the run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from pkpd.dosing import EVID_DOSE, Dose
+from pkpd.events import EventTable, restarts_and_outputs
+from pkpd.models.tumor import PERIODIC_T, tumor_periodic_rhs
+from pkpd.simulate import _event_table, _records_from_doses
+from pkpd.solvers._common import N_STATS, OPT_MAX_STEP, OPT_RTOL
+from pkpd.solvers.dopri5 import dopri5_segment
+from pkpd.solvers.integrate import BOLUS, integrate_population
+from pkpd.solvers.status import SUCCESS
+from pkpd.system import N_STATES, P_TUM, S_P, S_TUM, SYSTEM, dose_modifiers, signal_slopes
+
+__all__ = ["PeriodicTail", "periodic_tail", "regimen_period", "integrate_periodic", "TABLE_SPACING_H",
+           "FIRST_ATTEMPT_H", "MIN_SAVED_PERIODS"]
+
+#: largest spacing (h) of the table of P over one period
+TABLE_SPACING_H = 0.1
+#: length of the first attempt to reach the periodic steady state, from the start of periodic dosing (h)
+FIRST_ATTEMPT_H = 21 * 24.0
+#: periods that must remain after convergence for the periodic path to be used
+MIN_SAVED_PERIODS = 4
+#: remaining distance to the periodic orbit accepted, in tolerance units
+CONVERGED_TAIL = 1e-2
+#: time tolerance (h) of the periodicity check of the dose records
+TIME_TOL_H = 1e-6
+#: longest period (h) looked for: 12 weeks
+MAX_PERIOD_H = 12 * 7 * 24.0
+
+
+@dataclass(frozen=True)
+class PeriodicTail:
+    """Dosing that repeats with ``period_h`` (h) from ``start_h`` (h) to the end of the run.
+
+    ``max_step_h``: a quarter of the shortest time between two doses of a period (or of the
+    period), the largest tumour step of the second phase.
+    """
+
+    start_h: float
+    period_h: float
+    max_step_h: float
+
+
+def regimen_period(regimens: Sequence) -> float | None:
+    """Least common multiple (h) of the regimens' repeat lengths (interval, or on + off cycle).
+
+    ``None`` when it is longer than :data:`MAX_PERIOD_H` or the lengths are not commensurate
+    to 1e-6 h.  No regimen (an untreated arm): 24 h, any period will do.
+    """
+    period = Fraction(24)
+    for i, r in enumerate(regimens):
+        length = r.interval_h if r.on_h is None else r.on_h + r.off_h
+        f = Fraction(length).limit_denominator(10**6)
+        if abs(float(f) - length) > TIME_TOL_H:
+            return None
+        if i == 0:
+            period = f
+        else:
+            period = Fraction(math.lcm(period.numerator * f.denominator, f.numerator * period.denominator),
+                              period.denominator * f.denominator)
+        if period > MAX_PERIOD_H:
+            return None
+    return float(period)
+
+
+def periodic_tail(doses: Sequence[Dose], period_h: float, end_h: float) -> PeriodicTail | None:
+    """Where the dose records become periodic with ``period_h`` (h) until ``end_h`` (h); None if never.
+
+    Every record at or after the returned start has a twin (same compartment and amount)
+    one period later unless that falls at or after ``end_h``, and every record a period or
+    more after the start has a twin one period earlier.  Only plain bolus records
+    (EVID 1, no RATE, ADDL or SS) qualify.
+    """
+    T = float(period_h)
+    if not T > 0:
+        return None
+    if any(d.evid != EVID_DOSE or d.rate != 0 or d.addl or d.ss for d in doses):
+        return None
+    t = np.array([d.time for d in doses], dtype=np.float64)
+    key = [(d.cmt, d.amt) for d in doses]
+    by_key: dict = {}
+    for ti, k in zip(t, key):
+        by_key.setdefault(k, []).append(ti)
+    by_key = {k: np.sort(np.array(v)) for k, v in by_key.items()}
+
+    def has(k, when):
+        v = by_key[k]
+        i = np.searchsorted(v, when - TIME_TOL_H)
+        return i < v.size and abs(v[i] - when) <= TIME_TOL_H
+
+    fwd = [ti for ti, k in zip(t, key) if ti + T < end_h - TIME_TOL_H and not has(k, ti + T)]
+    bwd = [ti for ti, k in zip(t, key) if not has(k, ti - T)]
+    start = max([0.0] + [f + 2 * TIME_TOL_H for f in fwd] + [b - T + 2 * TIME_TOL_H for b in bwd])
+    times = np.unique(np.round(t[t >= start] - start, 9) % T) if t.size else np.zeros(0)
+    gaps = np.diff(np.r_[times, times[:1] + T]) if times.size > 1 else np.array([T])
+    return PeriodicTail(start_h=start, period_h=T, max_step_h=float(gaps.min()) / 4.0)
+
+
+def _attempt_end(tail: PeriodicTail, n_periods: int) -> float:
+    return tail.start_h + n_periods * tail.period_h
+
+
+def first_attempt_periods(tail: PeriodicTail) -> int:
+    """Periods of the first attempt: :data:`FIRST_ATTEMPT_H` rounded up, and at least 3."""
+    return max(3, math.ceil(FIRST_ATTEMPT_H / tail.period_h - 1e-9))
+
+
+def applies(tail: PeriodicTail | None, end_h: float) -> bool:
+    """Whether the periodic path can gain on a run ending at ``end_h`` (h)."""
+    if tail is None:
+        return False
+    t1 = _attempt_end(tail, first_attempt_periods(tail))
+    return t1 + MIN_SAVED_PERIODS * tail.period_h <= end_h
+
+
+def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: float) -> np.ndarray:
+    """Per patient, whether the PK and network states at three period starts (n, 3, 23) have converged.
+
+    ``d1``, ``d2``: the largest change of a PK or network state over each of the two
+    periods, in tolerance units; ``rho = d2 / d1``.  The distance still to go is at most
+    ``d2 rho / (1 - rho)`` for a geometric approach, and at most ``d2`` per period for the
+    ``periods_left`` periods of the run (which bounds a drift at round-off level, where
+    ``rho`` is noise); converged when ``d2 <= 1`` and that distance is at most
+    :data:`CONVERGED_TAIL`.
+    """
+    a, b, c = Yc[:, 0, :S_TUM], Yc[:, 1, :S_TUM], Yc[:, 2, :S_TUM]
+    scale = lambda u, v: atol[:S_TUM] + rtol * np.maximum(np.abs(u), np.abs(v))  # noqa: E731
+    d1 = np.max(np.abs(b - a) / scale(a, b), axis=1)
+    d2 = np.max(np.abs(c - b) / scale(b, c), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(d1 > 0, d2 / d1, np.inf)
+        geometric = np.where(rho < 1, d2 * rho / (1 - rho), np.inf)
+    remaining = np.minimum(geometric, d2 * periods_left)
+    return (d2 <= 1.0) & (remaining <= CONVERGED_TAIL)
+
+
+def _subset_run(rhs, segment, Y0, P, ev: EventTable, n_out, atol, opts):
+    """integrate_population on rows of Y0 and P with one shared event table; returns (Y, stats, status, t)."""
+    n = Y0.shape[0]
+    Y = np.zeros((n, n_out, Y0.shape[1]))
+    S = np.zeros((n, N_STATS), np.int64)
+    status, t_fail = np.zeros(n, np.int64), np.zeros(n)
+    integrate_population(rhs, segment, np.ascontiguousarray(Y0), np.ascontiguousarray(P), *ev.kernel_args(),
+                         np.zeros(n, np.int64), np.full(n, len(ev), np.int64), *ev.ss_args(),
+                         Y, atol, opts, S, status, t_fail)
+    return Y, S, status, t_fail
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """The outputs of the full integration up to ``t1`` (h), where the tumour is handed over.
+
+    Rows of its output array: the run's times up to ``t1`` (the first ``n_early``), then
+    ``t1 - 2T``, the ``M + 1`` table times ``t1 - T + k T / M`` (the last is ``t1``), then
+    one row per distinct phase of the later output times (``which`` maps each to its row).
+    """
+
+    t1: float
+    n_early: int
+    which: np.ndarray
+    out_t: np.ndarray
+    M: int
+
+    @property
+    def r_conv(self) -> int:
+        return self.n_early
+
+    @property
+    def r_table(self) -> int:
+        return self.n_early + 1
+
+    @property
+    def r_phase(self) -> int:
+        return self.n_early + self.M + 2
+
+
+def _attempt(tail: PeriodicTail, n_periods: int, times: np.ndarray) -> _Attempt:
+    T = tail.period_h
+    t1 = _attempt_end(tail, n_periods)
+    M = max(1, math.ceil(T / TABLE_SPACING_H - 1e-9))
+    n_early = int(np.searchsorted(times, t1, side="right"))
+    phases, which = np.unique(np.round((times[n_early:] - t1) % T, 9), return_inverse=True)
+    out_t = np.concatenate([times[:n_early], [t1 - 2 * T], t1 - T + np.arange(M + 1) * (T / M), t1 - T + phases])
+    return _Attempt(t1=t1, n_early=n_early, which=which, out_t=out_t, M=M)
+
+
+def _tumour_alone(a: _Attempt, tail: PeriodicTail, Y1: np.ndarray, P: np.ndarray, ev1: EventTable,
+                  times: np.ndarray, atol: np.ndarray, opts: np.ndarray):
+    """Integrate the tumour from ``a.t1`` to the end of ``times`` (h), driven by P over the last period of ``Y1``.
+
+    Returns ``(Y, stats, status, t_reached)`` of :func:`_subset_run`: the tumour states
+    at the late output times; ``t_reached`` counts from ``a.t1``.
+    """
+    T, M = tail.period_h, a.M
+    table = np.ascontiguousarray(Y1[:, a.r_table:a.r_table + M + 1])
+    slopes = np.empty((Y1.shape[0], M + 1))
+    signal_slopes(table, np.ascontiguousarray(P), slopes)
+    column = np.ones((Y1.shape[0], 1))
+    P2 = np.concatenate([P[:, P_TUM:P_TUM + PERIODIC_T], T * column, M * column, table[:, :, S_P], slopes], axis=1)
+    # restart wherever a dose falls in the period, as the full integration restarts at every dose
+    doses = ev1.time[(ev1.kind == BOLUS) & (ev1.time >= a.t1 - T) & (ev1.time < a.t1)]
+    span = times[-1] - a.t1
+    restarts = (np.unique(doses - (a.t1 - T))[None, :] + T * np.arange(math.ceil(span / T) + 1)[:, None]).ravel()
+    ev2 = restarts_and_outputs(restarts[(restarts > 0) & (restarts < span)], times[a.n_early:] - a.t1,
+                               N_STATES - S_TUM)
+    opts2 = opts.copy()
+    opts2[OPT_MAX_STEP] = min(opts[OPT_MAX_STEP], tail.max_step_h)
+    return _subset_run(tumor_periodic_rhs, dopri5_segment, Y1[:, a.r_table + M, S_TUM:], P2, ev2,
+                       times.size - a.n_early,
+                       np.ascontiguousarray(atol[S_TUM:]), opts2)
+
+
+def integrate_periodic(tail: PeriodicTail, segment, Y0: np.ndarray, P: np.ndarray, doses: Sequence[Dose],
+                       p_events: np.ndarray, times: np.ndarray, ev_full: EventTable, Y: np.ndarray,
+                       S: np.ndarray, status: np.ndarray, t_fail: np.ndarray, atol: np.ndarray,
+                       opts: np.ndarray) -> np.ndarray:
+    """Integrate patients (rows of ``Y0``, ``P``) of the coupled system through ``doses``, output at ``times`` (h).
+
+    Fills ``Y`` (n, n_times, 23) as :func:`pkpd.solvers.integrate.integrate_population`
+    would, adds the step counts to ``S`` (n, N_STATS) and sets ``status`` and ``t_fail``
+    (h).  ``p_events`` is the parameter row whose lag times and bioavailabilities apply to
+    the doses (as in the runner's event table); ``ev_full`` is the event table of the full
+    integration, for patients that do not converge in time.  Returns, per patient, the
+    time (h) from which the tumour was integrated alone (NaN: the whole run in full).
+    """
+    T = tail.period_h
+    end = float(times[-1])
+    rtol = float(opts[OPT_RTOL])
+    converged_h = np.full(Y0.shape[0], np.nan)
+    todo = np.arange(Y0.shape[0])
+    n_periods = first_attempt_periods(tail)
+    while todo.size:
+        a = _attempt(tail, n_periods, times)
+        if a.t1 + MIN_SAVED_PERIODS * T > end:  # not converged in time: the full integration
+            Yf, Sf, st, tf = _subset_run(SYSTEM.rhs, segment, Y0[todo], P[todo], ev_full, times.size, atol, opts)
+            Y[todo] = Yf
+            S[todo] += Sf
+            status[todo], t_fail[todo] = st, tf
+            break
+        rec = _records_from_doses([d for d in doses if d.time <= a.t1 + TIME_TOL_H], a.out_t)
+        ev1 = _event_table(SYSTEM, rec, p_events, dose_modifiers, lambda q: f"dose {q}")
+        Y1, S1, st1, tf1 = _subset_run(SYSTEM.rhs, segment, Y0[todo], P[todo], ev1, a.out_t.size, atol, opts)
+        S[todo] += S1
+        failed = st1 != SUCCESS
+        status[todo[failed]], t_fail[todo[failed]] = st1[failed], tf1[failed]
+        ok = ~failed & _convergence(Y1[:, [a.r_conv, a.r_table, a.r_table + a.M]], atol, rtol, (end - a.t1) / T)
+        if ok.any():
+            idx, Y1 = todo[ok], Y1[ok]
+            Y2, S2, st2, tf2 = _tumour_alone(a, tail, Y1, P[idx], ev1, times, atol, opts)
+            n_early = a.n_early  # the output times up to t1 come first
+            for k, i in enumerate(idx):
+                Y[i, :n_early] = Y1[k, :n_early]
+                Y[i, n_early:, :S_TUM] = Y1[k, a.r_phase + a.which, :S_TUM]
+                Y[i, n_early:, S_TUM:] = Y2[k]
+            S[idx] += S2
+            status[idx], t_fail[idx] = st2, tf2 + a.t1
+            converged_h[idx] = a.t1
+        todo = todo[~failed & ~ok]
+        n_periods *= 2
+    return converged_h
