@@ -177,6 +177,26 @@ def render(res: dict) -> str:
                        f"{_e(r['max_rel_err_diameter'])} |")
         out.append("")
 
+    tr = res.get("trial")
+    if tr:
+        out.append(f"## Virtual trial: {tr['rows'][0]['patients']} patients x {tr['arms']} arms, 18 months, "
+                   "endpoints only")
+        out.append("")
+        out.append(f"`pkpd.runner.run` of `{tr['scenario']}` with `store: scans` (radau5, rtol 1e-4): sampling, "
+                   "integration, metrics and RECIST endpoints, no file written. *periodic*: the tumour is "
+                   "integrated alone once the PK and network have reached their periodic steady state "
+                   "(`pkpd.periodic`, the default); *full*: `solver.periodic: false`, every state to the end. "
+                   f"On the first {tr['subset']} patients the two differ by at most {tr['diff_diameter_mm']:.2g} mm "
+                   f"in lesion diameter at the scans; {tr['diff_best_response']} best responses differ.")
+        out.append("")
+        out.append("| path | time | CPU time | timing | patient-arms/s | steps | ORR combination |")
+        out.append("|---|---:|---:|---|---:|---:|---:|")
+        for r in tr["rows"]:
+            rate = r["patients"] * tr["arms"] / r["time_s"] if r["time_s"] else None
+            out.append(f"| {r['path']} | {_t(r['time_s'])} | {_cpu(r['cpu_s'])} | {r['timing']} | {_rate(rate)} | "
+                       f"{_n(r['steps'])} | {100 * r['orr_combination']:.1f}% |")
+        out.append("")
+
     c = res["compile"]
     out.append("## Start-up: compile vs cached load (new processes)")
     out.append("")

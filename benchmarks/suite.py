@@ -16,7 +16,8 @@ from __future__ import annotations
 import platform
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -55,13 +56,15 @@ class Config:
     horizon_rtol: float = 1e-4      # ... at its tolerances
     horizon_atol: float = 1e-4
     horizon_methods: tuple = ("dopri5", "radau5", "rodas3")
+    trial_patients: int = 1000      # virtual-trial section: patients per arm (periodic path) ...
+    trial_full_subset: int = 100    # ... and on how many the full integration is timed (scaled up)
 
     @classmethod
     def quick_config(cls) -> "Config":
         return cls(quick=True, repeats=2, budget_s=2.0, pk_pop=200, pk_subset=2, system_days=7.0,
                    system_pop=40, system_subset=1, scaling_pk=200, scaling_system=20,
                    scipy_methods=("LSODA", "RK45"), pop_scipy=(("LSODA", "py"), ("LSODA", "jit")),
-                   cold_compile=False, horizon_days=56.0)
+                   cold_compile=False, horizon_days=56.0, trial_patients=40, trial_full_subset=10)
 
     @classmethod
     def tiny_config(cls) -> "Config":
@@ -69,7 +72,8 @@ class Config:
         return cls(quick=True, repeats=1, budget_s=0.5, pk_doses=8, pk_end_h=168.0, pk_pop=6, pk_subset=2,
                    system_days=2.0, system_pop=4, system_subset=1, scaling_pk=6, scaling_system=2,
                    scipy_methods=("LSODA",), pop_scipy=(("LSODA", "py"), ("LSODA", "jit")),
-                   cold_compile=False, compile=False, peers=False, horizon_days=7.0, horizon_methods=("dopri5",))
+                   cold_compile=False, compile=False, peers=False, horizon_days=7.0, horizon_methods=("dopri5",),
+                   trial_patients=3, trial_full_subset=2)
 
 
 # ----------------------------------------------------------------------------- errors
@@ -503,6 +507,53 @@ def long_horizon(cfg: Config, log=print) -> dict:
     return out
 
 
+# ----------------------------------------------------------------------------- virtual trial
+TRIAL_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "virtual_trial.yaml"
+
+
+def virtual_trial(cfg: Config, log=print) -> dict:
+    """``pkpd.runner.run`` of ``scenarios/virtual_trial.yaml`` (4 arms, 18 months, radau5 at rtol 1e-4)
+    with ``store: scans`` (endpoints only), the whole runner timed (sampling, integration, metrics,
+    RECIST endpoints; no file written).
+
+    With the periodic path (:mod:`pkpd.periodic`, the default) on ``trial_patients`` patients; with
+    the full integration (``solver.periodic: false``) on the first ``trial_full_subset`` of them,
+    scaled linearly to the whole population.  *diff*: the largest difference of the lesion diameter
+    at the scans between the two, on the subset (mm), and the best responses that differ.
+    """
+    from pkpd.runner import run as run_scenario
+    from pkpd.scenario import load_scenario
+
+    base = load_scenario(TRIAL_SCENARIO)
+
+    def scenario(n, periodic):
+        return replace(base, population=replace(base.population, size=n), store="scans",
+                       solver=replace(base.solver, periodic=periodic))
+
+    out = {"scenario": "scenarios/virtual_trial.yaml", "arms": len(base.arms), "rows": []}
+    for periodic in (True, False):  # warm-up: first calls and cached kernels
+        run_scenario(scenario(2, periodic))
+    results = {}
+    for periodic, n in ((True, cfg.trial_patients), (False, cfg.trial_full_subset)):
+        sec, _, ds = best_of(lambda: run_scenario(scenario(n, periodic)), 1, cfg.budget_s, warmup=False)
+        results[(periodic, n)] = ds
+        scale = cfg.trial_patients / n
+        out["rows"].append(dict(
+            path="periodic" if periodic else "full", patients=cfg.trial_patients, timed_patients=n,
+            time_s=sec * scale, cpu_s=sec.cpu * scale, steps=int(ds["solver_steps"].sum() * scale),
+            orr_combination=float(ds["orr"].sel(arm="combination")),
+            timing="measured" if scale == 1 else f"{n} patients x {scale:g} (extrapolated)"))
+        log(f"  {'periodic' if periodic else 'full':8s} x{n} {sec:8.2f} s"
+            + ("" if scale == 1 else f" -> x{cfg.trial_patients} {sec * scale:8.1f} s"))
+    if (True, cfg.trial_full_subset) not in results:
+        results[(True, cfg.trial_full_subset)] = run_scenario(scenario(cfg.trial_full_subset, True))
+    a, b = results[(True, cfg.trial_full_subset)], results[(False, cfg.trial_full_subset)]
+    out["diff_diameter_mm"] = float(np.abs(a["tumor_diameter"] - b["tumor_diameter"]).max())
+    out["diff_best_response"] = int((a["best_response"] != b["best_response"]).sum())
+    out["subset"] = cfg.trial_full_subset
+    return out
+
+
 # ----------------------------------------------------------------------------- everything
 def run(cfg: Config, log=print) -> dict:
     t_start = time.perf_counter()
@@ -545,6 +596,8 @@ def run(cfg: Config, log=print) -> dict:
     res["radau"] = radau_diagnostics(sy1, cfg, log=log)
     log(f"long horizon: {cfg.horizon_days:g} days per arm, rtol {cfg.horizon_rtol:g}")
     res["horizon"] = long_horizon(cfg, log=log)
+    log(f"virtual trial: {cfg.trial_patients} patients x 4 arms, 18 months, endpoints only")
+    res["trial"] = virtual_trial(cfg, log=log)
     if cfg.compile:
         log("compile / cache-load time (fresh processes)")
         res["compile"] = compile_times(cold=cfg.cold_compile)

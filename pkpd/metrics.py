@@ -152,4 +152,4 @@ def summary_records(ds: xr.Dataset) -> list[dict]:
 
 def _num(x) -> float | None:
     v = float(x)
-    return None if np.isnan(v) else round(v, 6)
+    return None if np.isnan(v) else round(v, 6) + 0.0  # + 0.0: a round-off -1e-16 is 0, not -0

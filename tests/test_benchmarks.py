@@ -74,10 +74,19 @@ def test_long_horizon_rows_integrate_every_arm_to_the_end(result):
         assert _finite(r["max_rel_err_diameter"]) and r["max_rel_err_diameter"] < 1e-3, r
 
 
+def test_virtual_trial_rows_time_both_paths_and_they_agree(result):
+    tr = result["trial"]
+    assert [r["path"] for r in tr["rows"]] == ["periodic", "full"]
+    for r in tr["rows"]:
+        assert r["time_s"] > 0 and r["steps"] > 0 and 0 <= r["orr_combination"] <= 1, r
+    # the two paths agree on the subset: the diameters to well under the 0.1 mm a caliper reads
+    assert tr["diff_diameter_mm"] < 0.05 and tr["diff_best_response"] == 0
+
+
 def test_report_renders_every_section(result):
     md = render(result)
     for heading in ("(a) mrgsolve benchmark shape", "(b) full coupled model", "Thread scaling",
-                    "radau5 vs scipy Radau", "Long horizon", "Start-up"):
+                    "radau5 vs scipy Radau", "Long horizon", "Virtual trial", "Start-up"):
         assert heading in md
     assert "| pkpd | dopri5 | compiled |" in md
 

@@ -1,0 +1,226 @@
+"""The periodic path (pkpd.periodic): when it applies, its table interpolation, and its results
+against the full integration and against a tight reference.
+
+Tolerances: the periodic path makes two controlled approximations (the PK and network taken as
+periodic once within a hundredth of the tolerance of their orbit; P between table points by cubic
+Hermite interpolation), and integrates the tumour alone at the run's own tolerances.  So against a
+reference at rtol 1e-10 its error must be of the order of the run's rtol, like the full
+integration's; and it must agree with the full integration at the same tolerances to a few rtol
+(relative lesion diameter over months).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import pkpd.periodic as periodic
+from pkpd.dosing import Dose
+from pkpd.errors import InputError, ScenarioError
+from pkpd.models.tumor import PERIODIC_M, PERIODIC_T, PERIODIC_TABLE, periodic_signal, tumor_periodic_rhs, tumor_rhs
+from pkpd.regimens import Regimen
+from pkpd.runner import run
+from pkpd.scenario import load_scenario
+from pkpd.solvers import SolverOptions
+
+DAY = 24.0
+
+
+def _doses(*regimens_and_cmt, end_h=60 * DAY):
+    out = []
+    for r, cmt in regimens_and_cmt:
+        out += r.to_doses(cmt, end_h)
+    return out
+
+
+# ------------------------------------------------------------------------------ when it applies
+def test_regimen_period_is_the_least_common_multiple_of_repeat_lengths():
+    assert periodic.regimen_period([Regimen.every(240, 24), Regimen.every(15, 12)]) == 24
+    assert periodic.regimen_period([Regimen.every(1, 8), Regimen.every(1, 12)]) == 24
+    assert periodic.regimen_period([Regimen.every(1, 36)]) == 36
+    assert periodic.regimen_period([Regimen.every(1, 24).with_holiday(21 * DAY, 7 * DAY),
+                                    Regimen.every(1, 12)]) == 28 * DAY
+    assert periodic.regimen_period([]) == 24  # untreated: any period
+    # incommensurate or too long: no period
+    assert periodic.regimen_period([Regimen.every(1, 24), Regimen.every(1, 24.0000013)]) is None
+    assert periodic.regimen_period([Regimen.every(1, 24).with_holiday(10 * 7 * DAY, 3 * 7 * DAY)]) is None
+
+
+def test_periodic_tail_from_the_first_dose_and_after_a_lead_in():
+    both = _doses((Regimen.every(240, 24), 1), (Regimen.every(15, 12), 4))
+    tail = periodic.periodic_tail(both, 24.0, 60 * DAY)
+    assert tail.start_h == 0 and tail.period_h == 24 and tail.max_step_h == 3.0  # doses 12 h apart
+    # ruxolitinib joins on day 14: periodic from just after day 13.5 (a period before its second dose,
+    # the last without a twin one period earlier)
+    lead_in = _doses((Regimen.every(240, 24), 1), (Regimen.every(15, 12, start_h=14 * DAY), 4))
+    tail = periodic.periodic_tail(lead_in, 24.0, 60 * DAY)
+    assert 13.5 * DAY < tail.start_h < 13.5 * DAY + 1e-3 and tail.max_step_h == pytest.approx(3.0)
+    alone = periodic.periodic_tail(_doses((Regimen.every(240, 24), 1)), 24.0, 60 * DAY)
+    assert alone.max_step_h == 6.0
+
+
+def test_periodic_tail_after_a_missed_dose_an_escalation_and_with_none_at_the_end():
+    missed = _doses((Regimen.every(240, 24).with_missed(times_h=[96.0]), 1))
+    assert 96.0 < periodic.periodic_tail(missed, 24.0, 60 * DAY).start_h < 96.01
+    up = _doses((Regimen.escalation([(120, "7 d"), (240, None)], 24), 1))
+    assert 6 * DAY < periodic.periodic_tail(up, 24.0, 60 * DAY).start_h < 6 * DAY + 0.01
+    # doses that stop on day 20: periodic (no doses) from just after the last one
+    stop = _doses((Regimen.every(240, 24, until_h=20 * DAY), 1))
+    assert 19 * DAY < periodic.periodic_tail(stop, 24.0, 60 * DAY).start_h < 19 * DAY + 0.01
+    # not plain boluses: never
+    assert periodic.periodic_tail([Dose(0.0, 10.0, 1, rate=5.0)], 24.0, 100.0) is None
+    assert periodic.periodic_tail([Dose(0.0, 10.0, 1, ii=24.0, addl=3)], 24.0, 100.0) is None
+
+
+def test_applies_only_when_periods_are_left_after_the_first_attempt():
+    tail = periodic.PeriodicTail(0.0, 24.0, 3.0)
+    first = periodic.first_attempt_periods(tail) * 24.0
+    assert periodic.applies(tail, first + periodic.MIN_SAVED_PERIODS * 24.0)
+    assert not periodic.applies(tail, first + periodic.MIN_SAVED_PERIODS * 24.0 - 1.0)
+    assert not periodic.applies(None, 1e6)
+
+
+# ------------------------------------------------------------------------------ the table of P
+def _table_params(T, M, values, slopes, tumour=(0.01, 0.5, 20.0, 0.05, 1.0, 0.02, 0.2, 2.0)):
+    p = np.zeros(PERIODIC_TABLE + 2 * (M + 1))
+    p[:PERIODIC_T] = tumour
+    p[PERIODIC_T], p[PERIODIC_M] = T, M
+    p[PERIODIC_TABLE:PERIODIC_TABLE + M + 1] = values
+    p[PERIODIC_TABLE + M + 1:] = slopes
+    return p
+
+
+def test_periodic_signal_is_exact_for_cubics_and_repeats_with_the_period():
+    T, M = 24.0, 8
+    knots = np.linspace(0.0, T, M + 1)
+    cubic = lambda t: 0.5 + 0.01 * t - 2e-3 * t ** 2 + 7e-5 * t ** 3  # noqa: E731
+    slope = lambda t: 0.01 - 4e-3 * t + 2.1e-4 * t ** 2  # noqa: E731
+    p = _table_params(T, M, cubic(knots), slope(knots))
+    for t in (0.0, 0.3, 3.0, 7.77, 12.0, 23.99):
+        assert periodic_signal(t, p) == pytest.approx(cubic(t), rel=1e-13, abs=1e-14)
+        assert periodic_signal(t + 5 * T, p) == pytest.approx(cubic(t), rel=1e-11, abs=1e-12)
+
+
+def test_periodic_signal_converges_at_fourth_order_on_a_smooth_periodic_signal():
+    T = 24.0
+    f = lambda t: 0.6 + 0.3 * np.sin(2 * np.pi * t / T)  # noqa: E731
+    df = lambda t: 0.3 * 2 * np.pi / T * np.cos(2 * np.pi * t / T)  # noqa: E731
+    t = np.linspace(0.0, 3 * T, 997)
+    errors = []
+    for M in (24, 48):
+        knots = np.linspace(0.0, T, M + 1)
+        p = _table_params(T, M, f(knots), df(knots))
+        errors.append(max(abs(periodic_signal(x, p) - f(x)) for x in t))
+    assert errors[1] < errors[0] / 12  # h**4: 16x (12x allows for where the maxima fall)
+    assert errors[1] < 1e-6
+
+
+def test_tumor_periodic_rhs_is_the_simeoni_kernel_at_the_interpolated_signal():
+    T, M = 24.0, 4
+    knots = np.linspace(0.0, T, M + 1)
+    p = _table_params(T, M, 0.5 + 0.01 * knots, np.full(M + 1, 0.01))
+    y = np.array([3000.0, 200.0, 100.0, 50.0, 40.0])
+    got, want = np.zeros(5), np.zeros(5)
+    tumor_periodic_rhs(30.0, y, p, got)
+    tumor_rhs(30.0, y, p, 0.5 + 0.01 * 6.0, want)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+# ------------------------------------------------------------------------------ runs
+TRIAL = """
+name: periodic-check
+duration: {days} d
+output_every: 6 h
+scan_every: 4 weeks
+population: {{size: {size}, seed: 7, variability: true}}
+solver: {{method: {method}, rtol: {rtol}, atol: {atol}, periodic: {periodic}, max_steps: 10000000}}
+parameters: {parameters}
+arms:
+  - name: combination
+    regimen: {regimen}
+"""
+COMBINATION = ("[{drug: neratinib, dose: 240 mg, every: 24 h}, {drug: ruxolitinib, dose: 15 mg, every: 12 h}]")
+
+
+def _run(days=120, size=3, method="radau5", rtol=1e-6, atol=1e-8, periodic_on=True, regimen=COMBINATION,
+         parameters="{}"):
+    text = TRIAL.format(days=days, size=size, method=method, rtol=rtol, atol=atol, regimen=regimen,
+                        periodic=str(periodic_on).lower(), parameters=parameters)
+    return run(load_scenario(text))
+
+
+@pytest.fixture(scope="module")
+def paths():
+    return _run(), _run(periodic_on=False)
+
+
+def _rel_diameter_diff(a, b):
+    return float((abs(a["tumor_diameter"] - b["tumor_diameter"]) / b["tumor_diameter"]).max())
+
+
+def test_the_periodic_path_is_taken_and_recorded(paths):
+    per, full = paths
+    assert np.isfinite(per["periodic_from"]).all()  # every arm, every patient
+    assert (per["periodic_from"] >= 21 * DAY).all() and (per["periodic_from"] <= 60 * DAY).all()
+    assert np.isnan(full["periodic_from"]).all()
+    assert "periodic=True" in per.attrs["solver"] and "periodic=False" in full.attrs["solver"]
+    # the tumour alone needs far fewer steps than the whole system to the end
+    assert int(per["solver_steps"].sum()) < 0.7 * int(full["solver_steps"].sum())
+
+
+def test_the_periodic_path_agrees_with_the_full_integration(paths):
+    per, full = paths
+    # rtol 1e-6: diameters over 4 months to a few rtol; every response the same
+    assert _rel_diameter_diff(per, full) < 1e-5
+    assert (per["best_response"] == full["best_response"]).all()
+    # PK and network after the hand-over come from the recorded period: within the run's tolerances
+    late = per["time"] > float(per["periodic_from"].max())
+    for name in ("conc", "pEGFR", "pSTAT3", "P"):
+        a, b = per[name].sel(time=late), full[name].sel(time=late)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7 * float(abs(b).max()), err_msg=name)
+    for name in ("pSTAT3_window_mean", "CMAX_individual", "AUCTAU_individual"):
+        np.testing.assert_allclose(per[name], full[name], rtol=1e-5, err_msg=name)
+
+
+def test_the_periodic_path_is_as_accurate_as_the_full_integration_against_a_tight_reference(paths):
+    per, full = paths
+    ref = _run(size=3, rtol=1e-10, atol=1e-12, periodic_on=False)
+    err_per, err_full = _rel_diameter_diff(per, ref), _rel_diameter_diff(full, ref)
+    assert err_per < 1e-5  # rtol 1e-6 over 4 months
+    assert err_per < 10 * max(err_full, 1e-7)
+
+
+def test_holiday_cycles_and_a_lag_time_take_the_periodic_path_and_agree():
+    regimen = ("[{drug: neratinib, dose: 240 mg, every: 24 h, on: 21 d, off: 7 d}, "
+               "{drug: ruxolitinib, dose: 15 mg, every: 12 h}]")
+    kw = dict(days=280, size=1, method="dopri5", regimen=regimen, parameters="{neratinib.tlag: 1.5}")
+    per, full = _run(**kw), _run(periodic_on=False, **kw)
+    assert np.isfinite(per["periodic_from"].sel(arm="combination")).all()
+    assert _rel_diameter_diff(per, full) < 2e-5
+
+
+def test_patients_that_never_converge_are_integrated_in_full(monkeypatch):
+    monkeypatch.setattr(periodic, "CONVERGED_TAIL", -1.0)  # nothing is ever converged
+    per, full = _run(days=90, size=2), _run(days=90, size=2, periodic_on=False)
+    assert np.isnan(per["periodic_from"]).all()
+    for name in ("tumor_diameter", "conc", "pSTAT3"):
+        np.testing.assert_array_equal(per[name], full[name])
+
+
+def test_the_result_does_not_depend_on_the_patient_chunks(monkeypatch):
+    import pkpd.runner as runner
+
+    whole = _run(days=90, size=3)
+    monkeypatch.setattr(runner, "PATIENT_CHUNK", 1)
+    np.testing.assert_array_equal(whole["tumor_diameter"], _run(days=90, size=3)["tumor_diameter"])
+
+
+def test_solver_periodic_must_be_a_boolean():
+    with pytest.raises(InputError, match="solver.periodic: must be true or false"):
+        SolverOptions(periodic="yes")
+    assert dataclasses.replace(SolverOptions(), periodic=False).periodic is False
+    with pytest.raises(ScenarioError, match="solver.periodic"):
+        load_scenario(TRIAL.format(days=10, size=1, method="dopri5", rtol=1e-6, atol=1e-8, regimen=COMBINATION,
+                                   periodic="maybe", parameters="{}"))
