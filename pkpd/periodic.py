@@ -23,7 +23,12 @@ What it approximates, and how well
       ``rho = d_2 / d_1`` the observed contraction, the geometric remaining distance
       ``d_2 rho / (1 - rho)`` (or, if smaller, ``d_2`` times the periods left in the run,
       which bounds a drift at round-off level) must be below a hundredth of the tolerance,
-      and ``d_2`` below 1;
+      and ``d_2`` below 1.  An explicit method at loose tolerances never gets there: at its
+      stability limit its solution changes by up to a few tolerance units from one period
+      to the next however long it runs (Dormand-Prince at rtol 1e-4 on the fast ERK cycle).
+      So when an attempt twice as long does not halve ``d_2``, a ``d_2`` below 1 is
+      accepted (the recorded period is then as good as any period of the full
+      integration), and a larger one sends the patient to the full integration;
     * between the table points (spacing at most :data:`TABLE_SPACING_H`), P(t) is a cubic
       Hermite interpolant of the recorded values and their exact slopes (from the
       right-hand side), error about ``h**4/384 |P''''|``.
@@ -46,7 +51,9 @@ When it applies
     such runs are integrated in full, as are runs with ``solver.periodic: false``.
     Patients whose PK and network have not converged by the end of the first attempt
     (``s`` plus :data:`FIRST_ATTEMPT_H`, rounded up to whole periods) try again with
-    twice as long, and are integrated in full when that would reach the end of the run.
+    twice as long, up to :data:`MAX_ATTEMPTS` attempts, and are integrated in full when
+    the next attempt would reach the end of the run, makes no progress (above), or
+    the attempts run out.
 """
 
 from __future__ import annotations
@@ -84,6 +91,11 @@ MIN_SAVED_PERIODS = 4
 TUMOUR_RTOL_FACTOR = 1e-2
 #: remaining distance to the periodic orbit accepted, in tolerance units
 CONVERGED_TAIL = 1e-2
+#: an attempt twice as long that does not shrink the change over a period below this fraction of the
+#: previous attempt's has made no progress (the method's noise floor at this tolerance)
+NO_PROGRESS = 0.5
+#: attempts (each twice as long as the one before) before a patient is integrated in full
+MAX_ATTEMPTS = 3
 #: time tolerance (h) of the periodicity check of the dose records
 TIME_TOL_H = 1e-6
 #: longest period (h) looked for: 12 weeks
@@ -175,7 +187,7 @@ def applies(tail: PeriodicTail | None, end_h: float) -> bool:
     return t1 + MIN_SAVED_PERIODS * tail.period_h <= end_h
 
 
-def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: float) -> np.ndarray:
+def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: float):
     """Per patient, whether the PK and network states at three period starts (n, 3, 23) have converged.
 
     ``d1``, ``d2``: the largest change of a PK or network state over each of the two
@@ -183,7 +195,7 @@ def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: fl
     ``d2 rho / (1 - rho)`` for a geometric approach, and at most ``d2`` per period for the
     ``periods_left`` periods of the run (which bounds a drift at round-off level, where
     ``rho`` is noise); converged when ``d2 <= 1`` and that distance is at most
-    :data:`CONVERGED_TAIL`.
+    :data:`CONVERGED_TAIL`.  Returns ``(converged, d2)``.
     """
     a, b, c = Yc[:, 0, :S_TUM], Yc[:, 1, :S_TUM], Yc[:, 2, :S_TUM]
     scale = lambda u, v: atol[:S_TUM] + rtol * np.maximum(np.abs(u), np.abs(v))  # noqa: E731
@@ -193,7 +205,7 @@ def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: fl
         rho = np.where(d1 > 0, d2 / d1, np.inf)
         geometric = np.where(rho < 1, d2 * rho / (1 - rho), np.inf)
     remaining = np.minimum(geometric, d2 * periods_left)
-    return (d2 <= 1.0) & (remaining <= CONVERGED_TAIL)
+    return (d2 <= 1.0) & (remaining <= CONVERGED_TAIL), d2
 
 
 def _subset_run(rhs, segment, Y0, P, ev: EventTable, n_out, atol, opts):
@@ -290,15 +302,12 @@ def integrate_periodic(tail: PeriodicTail, segment, Y0: np.ndarray, P: np.ndarra
     end = float(times[-1])
     rtol = float(opts[OPT_RTOL])
     converged_h = np.full(Y0.shape[0], np.nan)
-    todo = np.arange(Y0.shape[0])
+    last_change = np.full(Y0.shape[0], np.inf)  # d2 of the previous attempt
+    todo, full = np.arange(Y0.shape[0]), []
     n_periods = first_attempt_periods(tail)
-    while todo.size:
+    for attempt in range(MAX_ATTEMPTS):
         a = _attempt(tail, n_periods, times)
-        if a.t1 + MIN_SAVED_PERIODS * T > end:  # not converged in time: the full integration
-            Yf, Sf, st, tf = _subset_run(SYSTEM.rhs, segment, Y0[todo], P[todo], ev_full, times.size, atol, opts)
-            Y[todo] = Yf
-            S[todo] += Sf
-            status[todo], t_fail[todo] = st, tf
+        if not todo.size or a.t1 + MIN_SAVED_PERIODS * T > end:  # not converged in time
             break
         rec = _records_from_doses([d for d in doses if d.time <= a.t1 + TIME_TOL_H], a.out_t)
         ev1 = _event_table(SYSTEM, rec, p_events, dose_modifiers, lambda q: f"dose {q}")
@@ -306,7 +315,15 @@ def integrate_periodic(tail: PeriodicTail, segment, Y0: np.ndarray, P: np.ndarra
         S[todo] += S1
         failed = st1 != SUCCESS
         status[todo[failed]], t_fail[todo[failed]] = st1[failed], tf1[failed]
-        ok = ~failed & _convergence(Y1[:, [a.r_conv, a.r_table, a.r_table + a.M]], atol, rtol, (end - a.t1) / T)
+        converged, change = _convergence(Y1[:, [a.r_conv, a.r_table, a.r_table + a.M]], atol, rtol,
+                                         (end - a.t1) / T)
+        # No progress from an attempt twice as long: the change from period to period is the method's
+        # own error at this tolerance (e.g. Dormand-Prince at its stability limit).  Within the
+        # tolerance, the recorded period is as good as any other of the full integration; beyond it,
+        # the full integration it is.
+        stalled = ~converged & (change > NO_PROGRESS * last_change[todo])
+        ok = ~failed & (converged | (stalled & (change <= 1.0)))
+        last_change[todo] = change
         if ok.any():
             idx, Y1 = todo[ok], Y1[ok]
             Y2, S2, st2, tf2 = _tumour_alone(a, tail, Y1, P[idx], ev1, times, atol, opts)
@@ -318,6 +335,13 @@ def integrate_periodic(tail: PeriodicTail, segment, Y0: np.ndarray, P: np.ndarra
             S[idx] += S2
             status[idx], t_fail[idx] = st2, tf2 + a.t1
             converged_h[idx] = a.t1
-        todo = todo[~failed & ~ok]
+        full.append(todo[~failed & ~ok & stalled])
+        todo = todo[~failed & ~ok & ~stalled]
         n_periods *= 2
+    full = np.concatenate(full + [todo])
+    if full.size:
+        Yf, Sf, st, tf = _subset_run(SYSTEM.rhs, segment, Y0[full], P[full], ev_full, times.size, atol, opts)
+        Y[full] = Yf
+        S[full] += Sf
+        status[full], t_fail[full] = st, tf
     return converged_h
