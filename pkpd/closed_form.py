@@ -35,8 +35,8 @@ from __future__ import annotations
 import numpy as np
 
 from pkpd.events import EventTable, restarts_and_outputs
-from pkpd.solvers._common import N_STATS
-from pkpd.solvers.integrate import BOLUS, integrate_population
+from pkpd.simulate import integrate_rows
+from pkpd.solvers.integrate import BOLUS
 from pkpd.system import (DEPOT_CMT, I_NER_VC, I_RUX_V, N_ODE_STATES, N_STATES, P_CONV, P_NER, P_RUX, P_TABLE,
                          S_NER, S_NET, S_RUX, closed_pk_rhs)
 
@@ -171,17 +171,11 @@ def integrate_closed_form(segment, Y0: np.ndarray, P: np.ndarray, ev: EventTable
     Y0 = np.atleast_2d(Y0)
     if np.any(Y0[:, :S_NET] != 0.0):
         raise ValueError("the closed-form PK path starts with no drug in the body (Y0[:, :5] must be 0)")
-    n = Y0.shape[0]
-    P2 = pk_tables(P, ev)
     dose_times = np.unique(ev.time[(ev.kind == BOLUS) & (ev.value != 0.0)])
-    ode_ev = restarts_and_outputs(dose_times[dose_times < times[-1]], times, N_ODE_STATES)
-    Y = np.zeros((n, times.size, N_STATES))
-    Yode = np.zeros((n, times.size, N_ODE_STATES))
-    S = np.zeros((n, N_STATS), np.int64)
-    status, t_fail = np.zeros(n, np.int64), np.zeros(n)
-    integrate_population(closed_pk_rhs, segment, np.ascontiguousarray(Y0[:, S_NET:]), P2, *ode_ev.kernel_args(),
-                         np.zeros(n, np.int64), np.full(n, len(ode_ev), np.int64), *ode_ev.ss_args(),
-                         Yode, np.ascontiguousarray(atol[S_NET:]), opts, S, status, t_fail)
+    ode_ev = restarts_and_outputs(dose_times[dose_times < times.max()], times, N_ODE_STATES)
+    Yode, S, status, t_reached = integrate_rows(closed_pk_rhs, segment, Y0[:, S_NET:], pk_tables(P, ev), ode_ev,
+                                                times.size, np.ascontiguousarray(atol[S_NET:]), opts)
+    Y = np.empty((Y0.shape[0], times.size, N_STATES))
     Y[:, :, S_NET:] = Yode
     Y[:, :, :S_NET] = pk_states(P, ev, times)
-    return Y, S, status, t_fail
+    return Y, S, status, t_reached

@@ -504,7 +504,7 @@ def model_scenario_from_dict(data: object, *, text: str = "", source: str = "<py
                                                f"{MAX_SIMULATIONS}", size)
 
     solver = SolverOptions() if d.get("solver") is None else \
-        _solver_from_dict(d["solver"], tuple(k for k in SOLVER_KEYS if k != "periodic"))
+        _solver_from_dict(d["solver"], tuple(k for k in SOLVER_KEYS if k not in ("periodic", "pk")))
     with _Checked():
         solver.atol_array(model.n_states)
     variables, window = _summary(d.get("summary"), model, duration)

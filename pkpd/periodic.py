@@ -61,18 +61,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from pkpd.dosing import EVID_DOSE, Dose
 from pkpd.events import EventTable, restarts_and_outputs
 from pkpd.models.tumor import PERIODIC_T, tumor_periodic_rhs
-from pkpd.simulate import _event_table, _records_from_doses
+from pkpd.simulate import _event_table, _records_from_doses, integrate_rows
 from pkpd.solvers import MIN_RTOL
-from pkpd.solvers._common import N_STATS, OPT_MAX_STEP, OPT_RTOL
+from pkpd.solvers._common import OPT_MAX_STEP, OPT_RTOL
 from pkpd.solvers.dopri5 import dopri5_segment
-from pkpd.solvers.integrate import BOLUS, integrate_population
+from pkpd.solvers.integrate import BOLUS
 from pkpd.solvers.status import SUCCESS
 from pkpd.system import N_STATES, P_TUM, S_P, S_TUM, SYSTEM, dose_modifiers, signal_slopes
 
@@ -208,18 +208,6 @@ def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: fl
     return (d2 <= 1.0) & (remaining <= CONVERGED_TAIL), d2
 
 
-def _subset_run(rhs, segment, Y0, P, ev: EventTable, n_out, atol, opts):
-    """integrate_population on rows of Y0 and P with one shared event table; returns (Y, stats, status, t)."""
-    n = Y0.shape[0]
-    Y = np.zeros((n, n_out, Y0.shape[1]))
-    S = np.zeros((n, N_STATS), np.int64)
-    status, t_fail = np.zeros(n, np.int64), np.zeros(n)
-    integrate_population(rhs, segment, np.ascontiguousarray(Y0), np.ascontiguousarray(P), *ev.kernel_args(),
-                         np.zeros(n, np.int64), np.full(n, len(ev), np.int64), *ev.ss_args(),
-                         Y, atol, opts, S, status, t_fail)
-    return Y, S, status, t_fail
-
-
 @dataclass(frozen=True)
 class _Attempt:
     """The outputs of the full integration up to ``t1`` (h), where the tumour is handed over.
@@ -262,7 +250,7 @@ def _tumour_alone(a: _Attempt, tail: PeriodicTail, Y1: np.ndarray, P: np.ndarray
                   times: np.ndarray, atol: np.ndarray, opts: np.ndarray):
     """Integrate the tumour from ``a.t1`` to the end of ``times`` (h), driven by P over the last period of ``Y1``.
 
-    Returns ``(Y, stats, status, t_reached)`` of :func:`_subset_run`: the tumour states
+    Returns ``(Y, stats, status, t_reached)`` of :func:`pkpd.simulate.integrate_rows`: the tumour states
     at the late output times; ``t_reached`` counts from ``a.t1``.
     """
     T, M = tail.period_h, a.M
@@ -280,23 +268,27 @@ def _tumour_alone(a: _Attempt, tail: PeriodicTail, Y1: np.ndarray, P: np.ndarray
     opts2 = opts.copy()
     opts2[OPT_RTOL] = max(TUMOUR_RTOL_FACTOR * opts[OPT_RTOL], MIN_RTOL)
     opts2[OPT_MAX_STEP] = min(opts[OPT_MAX_STEP], tail.max_step_h)
-    return _subset_run(tumor_periodic_rhs, dopri5_segment, Y1[:, a.r_table + M, S_TUM:], P2, ev2,
+    return integrate_rows(tumor_periodic_rhs, dopri5_segment, Y1[:, a.r_table + M, S_TUM:], P2, ev2,
                        times.size - a.n_early,
                        np.ascontiguousarray(atol[S_TUM:]), opts2)
 
 
-def integrate_periodic(tail: PeriodicTail, segment, Y0: np.ndarray, P: np.ndarray, doses: Sequence[Dose],
-                       p_events: np.ndarray, times: np.ndarray, ev_full: EventTable, Y: np.ndarray,
-                       S: np.ndarray, status: np.ndarray, t_fail: np.ndarray, atol: np.ndarray,
+def integrate_periodic(tail: PeriodicTail, run_system: Callable, Y0: np.ndarray, P: np.ndarray,
+                       doses: Sequence[Dose], p_events: np.ndarray, times: np.ndarray, ev_full: EventTable,
+                       Y: np.ndarray, S: np.ndarray, status: np.ndarray, t_fail: np.ndarray, atol: np.ndarray,
                        opts: np.ndarray) -> np.ndarray:
     """Integrate patients (rows of ``Y0``, ``P``) of the coupled system through ``doses``, output at ``times`` (h).
 
     Fills ``Y`` (n, n_times, 23) as :func:`pkpd.solvers.integrate.integrate_population`
     would, adds the step counts to ``S`` (n, N_STATS) and sets ``status`` and ``t_fail``
-    (h).  ``p_events`` is the parameter row whose lag times and bioavailabilities apply to
-    the doses (as in the runner's event table); ``ev_full`` is the event table of the full
-    integration, for patients that do not converge in time.  Returns, per patient, the
-    time (h) from which the tumour was integrated alone (NaN: the whole run in full).
+    (h).  ``run_system(Y0, P, ev, out_t)`` integrates the whole system for some patients
+    and returns ``(Y, stats, status, t_reached)`` (:func:`pkpd.simulate.integrate_rows`
+    with the run's method, or :func:`pkpd.closed_form.integrate_closed_form`); ``atol``
+    and ``opts`` are the run's, for the tumour alone.  ``p_events`` is the parameter row
+    whose lag times and bioavailabilities apply to the doses (as in the runner's event
+    table); ``ev_full`` is the event table of the full integration, for patients that do
+    not converge in time.  Returns, per patient, the time (h) from which the tumour was
+    integrated alone (NaN: the whole run in full).
     """
     T = tail.period_h
     end = float(times[-1])
@@ -311,7 +303,7 @@ def integrate_periodic(tail: PeriodicTail, segment, Y0: np.ndarray, P: np.ndarra
             break
         rec = _records_from_doses([d for d in doses if d.time <= a.t1 + TIME_TOL_H], a.out_t)
         ev1 = _event_table(SYSTEM, rec, p_events, dose_modifiers, lambda q: f"dose {q}")
-        Y1, S1, st1, tf1 = _subset_run(SYSTEM.rhs, segment, Y0[todo], P[todo], ev1, a.out_t.size, atol, opts)
+        Y1, S1, st1, tf1 = run_system(Y0[todo], P[todo], ev1, a.out_t)
         S[todo] += S1
         failed = st1 != SUCCESS
         status[todo[failed]], t_fail[todo[failed]] = st1[failed], tf1[failed]
@@ -340,7 +332,7 @@ def integrate_periodic(tail: PeriodicTail, segment, Y0: np.ndarray, P: np.ndarra
         n_periods *= 2
     full = np.concatenate(full + [todo])
     if full.size:
-        Yf, Sf, st, tf = _subset_run(SYSTEM.rhs, segment, Y0[full], P[full], ev_full, times.size, atol, opts)
+        Yf, Sf, st, tf = run_system(Y0[full], P[full], ev_full, times)
         Y[full] = Yf
         S[full] += Sf
         status[full], t_fail[full] = st, tf

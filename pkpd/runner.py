@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 import time as _time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -36,10 +36,11 @@ from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.analysis.inhibition import time_average
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.models.drugs import get_drug
+from pkpd.closed_form import integrate_closed_form
 from pkpd.periodic import applies as periodic_applies, integrate_periodic, periodic_tail, regimen_period
 from pkpd.population import sample_parameters
 from pkpd.scenario import Arm, Scenario
-from pkpd.simulate import _event_table, _records_from_doses
+from pkpd.simulate import _event_table, _records_from_doses, integrate_rows
 from pkpd.solvers import get_method
 from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
 from pkpd.solvers.integrate import integrate_population
@@ -223,7 +224,6 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     arm, point = p.arms[i], p.points[j]
     t = p.times
     opts = scenario.solver
-    segment = get_method(opts.method).segment
     P = patient_parameters(scenario, point)
     Y0 = initial_states(P)
     regimens = scenario.arm_regimens(arm, point)
@@ -257,20 +257,32 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
 
     converged_h = np.full(n_pat, np.nan)
 
-    def integrate(sl, seg, Y):
-        n_c = sl.stop - sl.start
+    def integrate(sl, method, Y):
+        """Patients ``sl`` with ``method``, into ``Y``: the periodic path where it applies, PK in closed form or not."""
+        seg = get_method(method).segment
+        closed = replace(opts, method=method).closed_form_pk
+
+        def run_system(Y0s, Ps, ev_, out_t):
+            if closed:
+                return integrate_closed_form(seg, Y0s, Ps, ev_, out_t, atol, opts_arr)
+            return integrate_rows(SYSTEM.rhs, seg, Y0s, Ps, ev_, out_t.size, atol, opts_arr)
+
         if tail is not None:
-            converged_h[sl] = integrate_periodic(tail, seg, Y0[sl], P[sl], doses, P[0], t, ev, Y, S[sl], status[sl],
-                                                 t_fail[sl], atol, opts_arr)
-            return
-        integrate_population(SYSTEM.rhs, seg, Y0[sl], P[sl], *ev.kernel_args(),
-                             np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64), *ev.ss_args(),
-                             Y, atol, opts_arr, S[sl], status[sl], t_fail[sl])
+            converged_h[sl] = integrate_periodic(tail, run_system, Y0[sl], P[sl], doses, P[0], t, ev, Y, S[sl],
+                                                 status[sl], t_fail[sl], atol, opts_arr)
+        elif closed:
+            Y[...], stats, status[sl], t_fail[sl] = run_system(Y0[sl], P[sl], ev, t)
+            S[sl] += stats
+        else:  # in place, the common case: no copy of the outputs
+            n_c = sl.stop - sl.start
+            integrate_population(SYSTEM.rhs, seg, Y0[sl], P[sl], *ev.kernel_args(),
+                                 np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64), *ev.ss_args(),
+                                 Y, atol, opts_arr, S[sl], status[sl], t_fail[sl])
 
     for c0 in range(0, n_pat, PATIENT_CHUNK):
         c = slice(c0, min(c0 + PATIENT_CHUNK, n_pat))
         Y = np.zeros((c.stop - c.start, t.size, N_STATES))
-        integrate(c, segment, Y)
+        integrate(c, opts.method, Y)
         bad = np.flatnonzero(status[c])
         if bad.size and not get_method(opts.method).stiff:
             # The explicit method stalled (stiffness, or steps too small): retry those patients
@@ -278,7 +290,7 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
             for b in bad:
                 s = c0 + int(b)
                 S[s] = 0
-                integrate(slice(s, s + 1), get_method("radau5").segment, Y[b:b + 1])
+                integrate(slice(s, s + 1), "radau5", Y[b:b + 1])
             fallback += int(bad.size)
             bad = np.flatnonzero(status[c])
         if bad.size and on_failure == "fail":
@@ -439,7 +451,8 @@ def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:
         seed=scenario.population.seed, variability=int(scenario.population.variability),
         pkpd_version=__version__, model=SYSTEM.name,
         solver=f"method={scenario.solver.method} rtol={scenario.solver.rtol} atol={scenario.solver.atol} "
-               f"max_steps={scenario.solver.max_steps} periodic={scenario.solver.periodic}",
+               f"max_steps={scenario.solver.max_steps} periodic={scenario.solver.periodic} "
+               f"pk={scenario.solver.pk} ({'closed form' if scenario.solver.closed_form_pk else 'ODE'})",
         control_arm=p.control, added_arms=", ".join(p.added_arms),
         combinations=repr(p.counterparts), evaluation_window_h=list(scenario.window_h),
         sweep_keys=", ".join(a.key for a in scenario.sweep), store=scenario.store,

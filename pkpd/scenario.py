@@ -25,8 +25,8 @@ key                 unit        meaning (default)
 ``sweep``           base units  ``<drug>.<regimen key>`` or ``<block>.<name>``:
                                 list of values; cartesian product ({})
 ``solver``          --          ``{method, rtol, atol, max_steps, first_step,
-                                max_step, periodic}`` (dopri5, 1e-6, 1e-9,
-                                100000, 0, inf, true)
+                                max_step, periodic, pk}`` (dopri5, 1e-6, 1e-9,
+                                100000, 0, inf, true, auto)
 ``evaluation``      h           ``{window: [start, end]}`` (the last 7 d)
 ``biopsies``        h           times of biopsy readouts ([])
 ``scan_every``      h           tumour assessment interval (8 weeks)
@@ -132,7 +132,7 @@ MAX_NOISE_SD_MM = 10.0
 MAX_CR_THRESHOLD_MM = 10.0
 """Largest CR detection limit (mm), ``recist.cr_threshold_mm`` (RECIST 1.1: nodes < 10 mm are normal)."""
 
-SOLVER_KEYS: tuple[str, ...] = ("method", "rtol", "atol", "max_steps", "first_step", "max_step", "periodic")
+SOLVER_KEYS: tuple[str, ...] = ("method", "rtol", "atol", "max_steps", "first_step", "max_step", "periodic", "pk")
 """Keys of ``solver`` (the fields of :class:`pkpd.solvers.SolverOptions`)."""
 
 EVALUATION_KEYS: tuple[str, ...] = ("window",)
@@ -1348,6 +1348,8 @@ def _solver_from_dict(d: object, keys: tuple[str, ...] = SOLVER_KEYS) -> SolverO
             else math.inf
     if "periodic" in m:
         kw["periodic"] = m["periodic"]
+    if "pk" in m:
+        kw["pk"] = m["pk"].strip().lower() if isinstance(m["pk"], str) else m["pk"]
     with _Checked():
         return SolverOptions(**kw)
 

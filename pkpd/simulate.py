@@ -137,6 +137,23 @@ def _dataset(model: ModelSpec, y: np.ndarray, p: np.ndarray, dims: tuple, coords
     return ds
 
 
+def integrate_rows(rhs, segment, Y0: np.ndarray, P: np.ndarray, ev: EventTable, n_out: int, atol: np.ndarray,
+                   opts: np.ndarray):
+    """Integrate subjects (rows of ``Y0`` and ``P``) through one shared event table in the compiled threads.
+
+    Returns ``(Y, stats, status, t_reached)``: outputs (n, n_out, n_states), step counters
+    (n, N_STATS), status codes (0 = success) and the time each reached (h).
+    """
+    n = Y0.shape[0]
+    Y = np.zeros((n, n_out, Y0.shape[1]))
+    S = np.zeros((n, N_STATS), np.int64)
+    status, t_reached = np.zeros(n, np.int64), np.zeros(n)
+    integrate_population(rhs, segment, np.ascontiguousarray(Y0), np.ascontiguousarray(P), *ev.kernel_args(),
+                         np.zeros(n, np.int64), np.full(n, len(ev), np.int64), *ev.ss_args(),
+                         Y, atol, opts, S, status, t_reached)
+    return Y, S, status, t_reached
+
+
 def _raise_on_failure(status: int, t: float, subject=None) -> None:
     if status != SolverStatus.SUCCESS:
         raise SolverError(status, SolverStatus(status).message, t, subject)

@@ -397,7 +397,7 @@ BAD = [
      "solver.method: unknown method 'euler'; valid: dopri5, radau5, rodas3"),
     ("zero rtol", BASE + "solver: {rtol: 0}\n", "solver.rtol: must be > 0, got 0.0"),
     ("unknown solver key", BASE + "solver: {tol: 0}\n",
-     "solver.tol: unknown key; valid keys: method, rtol, atol, max_steps, first_step, max_step, periodic"),
+     "solver.tol: unknown key; valid keys: method, rtol, atol, max_steps, first_step, max_step, periodic, pk"),
     ("unknown store", BASE + "store: some\n", "store: must be one of full, daily, scans, got some"),
     ("missing name", "duration: 3 d\narms: [{name: a}]\n", "name: is required"),
     ("missing duration", "name: a\narms: [{name: a}]\n", "duration: is required"),
