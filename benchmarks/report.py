@@ -185,16 +185,19 @@ def render(res: dict) -> str:
         out.append(f"`pkpd.runner.run` of `{tr['scenario']}` with `store: scans` (radau5, rtol 1e-4): sampling, "
                    "integration, metrics and RECIST endpoints, no file written. *periodic*: the tumour is "
                    "integrated alone once the PK and network have reached their periodic steady state "
-                   "(`pkpd.periodic`, the default); *full*: `solver.periodic: false`, every state to the end. "
+                   "(`pkpd.periodic`, the default); *full*: `solver.periodic: false`, every state to the end "
+                   "(both with the PK in closed form, the default for radau5). A row timed on a subset is "
+                   "scaled to the whole population (time and steps) and shows no ORR. "
                    f"On the first {tr['subset']} patients the two differ by at most {tr['diff_diameter_mm']:.2g} mm "
                    f"in lesion diameter at the scans; {tr['diff_best_response']} best responses differ.")
         out.append("")
-        out.append("| path | time | CPU time | timing | patient-arms/s | steps | ORR combination |")
+        out.append("| path | time | CPU time | timing | patient-arms/s | steps (all patients) | ORR combination |")
         out.append("|---|---:|---:|---|---:|---:|---:|")
         for r in tr["rows"]:
             rate = r["patients"] * tr["arms"] / r["time_s"] if r["time_s"] else None
+            orr = "–" if r["orr_combination"] is None else f"{100 * r['orr_combination']:.1f}%"
             out.append(f"| {r['path']} | {_t(r['time_s'])} | {_cpu(r['cpu_s'])} | {r['timing']} | {_rate(rate)} | "
-                       f"{_n(r['steps'])} | {100 * r['orr_combination']:.1f}% |")
+                       f"{_n(r['steps'])} | {orr} |")
         out.append("")
 
     c = res["compile"]

@@ -518,8 +518,8 @@ def virtual_trial(cfg: Config, log=print) -> dict:
 
     With the periodic path (:mod:`pkpd.periodic`, the default) on ``trial_patients`` patients; with
     the full integration (``solver.periodic: false``) on the first ``trial_full_subset`` of them,
-    scaled linearly to the whole population.  *diff*: the largest difference of the lesion diameter
-    at the scans between the two, on the subset (mm), and the best responses that differ.
+    scaled linearly to the whole population (time and steps).  *diff*: the largest difference of the
+    lesion diameter at the scans between the two, on the subset (mm), and the best responses that differ.
     """
     from pkpd.runner import run as run_scenario
     from pkpd.scenario import load_scenario
@@ -541,7 +541,8 @@ def virtual_trial(cfg: Config, log=print) -> dict:
         out["rows"].append(dict(
             path="periodic" if periodic else "full", patients=cfg.trial_patients, timed_patients=n,
             time_s=sec * scale, cpu_s=sec.cpu * scale, steps=int(ds["solver_steps"].sum() * scale),
-            orr_combination=float(ds["orr"].sel(arm="combination")),
+            # an ORR of the whole population only (a subset's says little)
+            orr_combination=float(ds["orr"].sel(arm="combination")) if scale == 1 else None,
             timing="measured" if scale == 1 else f"{n} patients x {scale:g} (extrapolated)"))
         log(f"  {'periodic' if periodic else 'full':8s} x{n} {sec:8.2f} s"
             + ("" if scale == 1 else f" -> x{cfg.trial_patients} {sec * scale:8.1f} s"))

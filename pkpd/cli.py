@@ -323,16 +323,14 @@ def validate_cmd(scenario):
         click.echo(f"scenario {model_sc.name}: valid")
         click.echo(model_sc.describe())
         return
-    from pkpd.runner import plan
+    from pkpd.runner import estimated_cpu_seconds, plan
     from pkpd.scenario import load_scenario
 
     sc = load_scenario(scenario)
     p = plan(sc)
     click.echo(f"scenario {sc.name}: valid")
     click.echo(p.describe())
-    # One core per simulated patient-day of the 23-state model: measured 0.12 ms (dopri5, 56 days,
-    # rtol 1e-6) to 0.19 ms (radau5, 18 months, rtol 1e-4); 0.3 ms leaves room for slower machines.
-    seconds = p.n_simulations * sc.duration_h / 24.0 * 0.3e-3
+    seconds = estimated_cpu_seconds(sc, p)
     when = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{max(seconds, 1):.0f} s"
     click.echo(f"estimated time: about {when} on one core after compilation")
 

@@ -78,7 +78,8 @@ def test_virtual_trial_rows_time_both_paths_and_they_agree(result):
     tr = result["trial"]
     assert [r["path"] for r in tr["rows"]] == ["periodic", "full"]
     for r in tr["rows"]:
-        assert r["time_s"] > 0 and r["steps"] > 0 and 0 <= r["orr_combination"] <= 1, r
+        assert r["time_s"] > 0 and r["steps"] > 0, r
+    assert 0 <= tr["rows"][0]["orr_combination"] <= 1  # the whole population's
     # the two paths agree on the subset: the diameters to well under the 0.1 mm a caliper reads
     assert tr["diff_diameter_mm"] < 0.05 and tr["diff_best_response"] == 0
 
