@@ -1020,7 +1020,7 @@ def plot_schedules(ds: xr.Dataset, *, arm=None, metric=None, drug: str | None = 
         fig.legend(handles=extra, loc="outside lower center", frameon=False, fontsize=9)
     pop = ["bars: median; error bars: 5th–95th percentiles of "
            f"{_n_patients(ds)} virtual patients"] if population else [_population_note(ds)]
-    _titles(fig, "Metrics per arm", ds, notes + pop)
+    _titles(fig, "Schedules compared: metrics per arm", ds, notes + pop)
     return fig
 
 
