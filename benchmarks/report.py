@@ -91,7 +91,8 @@ def render(res: dict) -> str:
             continue
         lsoda = next((q for q in res["rows"] if q["problem"] == r["problem"] and q["n_subjects"] == r["n_subjects"]
                       and q["engine"] == "scipy" and q["method"] == "LSODA" and q["rhs"] == "jit"), None)
-        out.append(f"| {r['problem']} | {r['n_subjects']} | {r['method']} | {_t(r['time_s'])} | "
+        method = r["method"] + (", PK in closed form" if "closed" in r["rhs"] else "")
+        out.append(f"| {r['problem']} | {r['n_subjects']} | {method} | {_t(r['time_s'])} | "
                    f"{_x(r['x_vs_lsoda_py'])} / {_x(r.get('x_cpu_vs_lsoda_py'))} | "
                    f"{_x(r['x_vs_lsoda_jit'])} / {_x(r.get('x_cpu_vs_lsoda_jit'))} | "
                    f"{_e(r['max_err'])} / {_e(lsoda['max_err'] if lsoda else None)} |")

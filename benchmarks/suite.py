@@ -150,6 +150,23 @@ def _add_ratios(rows):
     return rows
 
 
+def _closed_form_rows(problem, cfg: Config, idx, ref, subset=1, log=print):
+    """pkpd with the PK in closed form (the full model only), dopri5 and radau5; error on the first ``subset``."""
+    if problem.name != "system":
+        return []
+    rows = []
+    for method in ("dopri5", "radau5"):
+        sec, n, (Y, c) = best_of(lambda m=method: E.pkpd_closed_form(problem, idx, m, cfg.rtol, cfg.atol),
+                                 cfg.repeats, cfg.budget_s)
+        rows.append(_row(problem=problem.name, n_subjects=len(idx), engine="pkpd", method=method,
+                         rhs="compiled, PK in closed form", time_s=sec, timing=f"best of {n}", steps=c["steps"],
+                         rhs_evals=c["rhs"], max_err=scaled_error(Y[:subset] if Y.shape[0] > 1 else Y[0], ref),
+                         note="pkpd.closed_form.integrate_closed_form (dose tables, kernel, PK amounts; "
+                              "no Dataset)"))
+        log(f"  pkpd {method:7s} closed-form PK x{len(idx)} {sec * 1e3:9.2f} ms")
+    return rows
+
+
 def engine_rows(problem, cfg: Config, log=print):
     """pkpd (dopri5, radau5), scipy (methods x rhs kinds) and optional peers on subject 0."""
     ref = _reference(problem, [0], cfg)[0]
@@ -161,6 +178,7 @@ def engine_rows(problem, cfg: Config, log=print):
                          timing=f"best of {n}", steps=c["steps"], rhs_evals=c["rhs"],
                          max_err=scaled_error(Y, ref), note="pkpd.simulate (xarray Dataset included)"))
         log(f"  pkpd {method:7s} {sec * 1e3:9.2f} ms")
+    rows += _closed_form_rows(problem, cfg, [0], ref)
     for method in cfg.scipy_methods:
         for kind in cfg.rhs_kinds:
             _, counts = E.scipy_run(problem, [0], method, kind, cfg.rtol, cfg.atol, count=True)  # = warm-up
@@ -226,6 +244,7 @@ def population_rows(problem, cfg: Config, subset: int, log=print):
                          max_err=scaled_error(Y[:subset], ref),
                          note=f"{api}; error on " + ("subject 0" if subset == 1 else f"subjects 0-{subset - 1}")))
         log(f"  pkpd {method:7s} x{n} {sec:8.3f} s")
+    rows += _closed_form_rows(problem, cfg, range(n), ref, subset)
     for method, kind in cfg.pop_scipy:
         _, counts = E.scipy_run(problem, sub[:1], method, kind, cfg.rtol, cfg.atol, count=True)
         c0, t0 = time.process_time(), time.perf_counter()
