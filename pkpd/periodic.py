@@ -35,12 +35,12 @@ What it approximates, and how well
 
     The tumour alone is not stiff (its rates, growth, kill and the transit of damaged
     cells, are of the order of 0.01-1 /day), so it is integrated with Dormand-Prince
-    whatever the run's method,
-    at a hundredth of the run's rtol (:data:`TUMOUR_RTOL_FACTOR`) and its atol, restarted
-    wherever a dose falls in the period (as the full integration restarts at every
-    dose) and with steps of at most a quarter of the shortest time between two doses,
-    so that every step samples the within-period shape of P.  ``tests/test_periodic.py`` checks the
-    result against the full integration and against a reference at rtol 1e-10.
+    whatever the run's method, at a hundredth of the run's rtol
+    (:data:`TUMOUR_RTOL_FACTOR`) and its atol, restarted wherever a dose falls in the
+    period (as the full integration restarts at every dose), with steps of at most a
+    quarter of the shortest time between two doses, so that every step samples the
+    within-period shape of P.  ``tests/test_periodic.py`` checks the result against the
+    full integration and against a reference at rtol 1e-10.
 
 When it applies
     When the dose records are periodic with period ``T`` from a time ``s`` until the end
@@ -76,8 +76,8 @@ from pkpd.solvers.integrate import BOLUS
 from pkpd.solvers.status import SUCCESS
 from pkpd.system import N_STATES, P_TUM, S_P, S_TUM, SYSTEM, dose_modifiers, signal_slopes
 
-__all__ = ["PeriodicTail", "periodic_tail", "regimen_period", "integrate_periodic", "TABLE_SPACING_H",
-           "FIRST_ATTEMPT_H", "MIN_SAVED_PERIODS"]
+__all__ = ["PeriodicTail", "periodic_tail", "regimen_period", "applies", "first_attempt_periods",
+           "integrate_periodic", "TABLE_SPACING_H", "FIRST_ATTEMPT_H", "MIN_SAVED_PERIODS"]
 
 #: largest spacing (h) of the table of P over one period
 TABLE_SPACING_H = 0.1
