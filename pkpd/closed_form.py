@@ -87,7 +87,7 @@ def modal_decomposition(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _dose_table(ev: EventTable, cmt: int) -> tuple[np.ndarray, np.ndarray]:
-    """Times (h, after lag) and amounts (mg, after F) of the boluses into ``cmt`` (1-based), doses at one time merged."""
+    """Times (h, after lag) and amounts (mg, after F) of the boluses into ``cmt`` (1-based), one per time."""
     on = (ev.kind == BOLUS) & (ev.cmt == cmt - 1) & (ev.value != 0.0)
     t, amt = ev.time[on], ev.value[on]
     times, inverse = np.unique(t, return_inverse=True)

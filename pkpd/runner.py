@@ -5,7 +5,10 @@ that the comparisons need (an untreated control, and the monotherapy arms that
 match each combination arm, listed in ``attrs["added_arms"]``), samples the
 virtual patients once per sweep point (the same patients in every arm, so
 comparisons are paired), and simulates one *group* (an arm at a sweep point, all
-patients in parallel compiled threads) at a time.
+patients in parallel compiled threads) at a time.  Under periodic dosing a long run
+integrates the whole system only until each patient's PK and network repeat from one
+period to the next, then the tumour alone (:mod:`pkpd.periodic`); with the stiff
+methods the PK is evaluated in closed form (:mod:`pkpd.closed_form`; ``solver.pk``).
 
 Each group is reduced as soon as it is simulated, on the full output grid: the
 time averages of every readout over the evaluation window, the steady-state
@@ -34,9 +37,9 @@ import xarray as xr
 from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.analysis.inhibition import time_average
+from pkpd.closed_form import integrate_closed_form
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.models.drugs import get_drug
-from pkpd.closed_form import integrate_closed_form
 from pkpd.periodic import (applies as periodic_applies, first_attempt_periods, integrate_periodic, periodic_tail,
                            regimen_period)
 from pkpd.population import sample_parameters
@@ -181,12 +184,8 @@ def estimated_cpu_seconds(scenario: Scenario, p: Plan) -> float:
     for arm in p.arms:
         for point in p.points:
             regimens = scenario.arm_regimens(arm, point)
-            tail = None
-            if scenario.solver.periodic:
-                period = regimen_period(regimens)
-                tail = periodic_tail(_doses(regimens, scenario.duration_h), period, float(p.times[-1])) \
-                    if period else None
-            if periodic_applies(tail, float(p.times[-1])):
+            tail = _periodic(scenario, regimens, _doses(regimens, scenario.duration_h), float(p.times[-1]))
+            if tail is not None:
                 # the first attempt, and a second for some patients
                 full = min(days, 1.5 * (tail.start_h + first_attempt_periods(tail) * tail.period_h) / 24.0)
                 total += full * COST_FULL_S + (days - full) * COST_TUMOUR_ALONE_S
@@ -237,6 +236,15 @@ def _last_interval(regimens, duration_h) -> tuple[float, float]:
     return (float(full[-1]), float(full[-1] + r.interval_h))
 
 
+def _periodic(scenario: Scenario, regimens, doses, end_h: float):
+    """The periodic tail of an arm's dosing when the periodic path applies to it (pkpd.periodic), else None."""
+    if not scenario.solver.periodic:
+        return None
+    period = regimen_period(regimens)
+    tail = periodic_tail(doses, period, end_h) if period else None
+    return tail if periodic_applies(tail, end_h) else None
+
+
 def _doses(regimens, duration_h):
     doses = []
     for r in regimens:
@@ -262,11 +270,7 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     doses = _doses(regimens, scenario.duration_h)
     rec = _records_from_doses(doses, t)
     ev = _event_table(SYSTEM, rec, P[0], dose_modifiers, lambda q: f"arm {arm.name}, dose {q}")
-    tail = None
-    if opts.periodic:
-        period = regimen_period(regimens)
-        tail = periodic_tail(doses, period, float(t[-1])) if period else None
-        tail = tail if periodic_applies(tail, float(t[-1])) else None
+    tail = _periodic(scenario, regimens, doses, float(t[-1]))
     n_pat, n_drug = P.shape[0], len(DRUG_NAMES)
     keep = np.searchsorted(t, p.stored)
     windows = np.array([_last_interval([r for r in regimens if r.drug == d], scenario.duration_h)
@@ -290,7 +294,7 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     converged_h = np.full(n_pat, np.nan)
 
     def integrate(sl, method, Y):
-        """Patients ``sl`` with ``method``, into ``Y``: the periodic path where it applies, PK in closed form or not."""
+        """Patients ``sl`` with ``method`` into ``Y``: the periodic path where it applies; PK in closed form or not."""
         seg = get_method(method).segment
         closed = replace(opts, method=method).closed_form_pk
 
