@@ -118,10 +118,9 @@ def pk_tables(P: np.ndarray, ev: EventTable) -> np.ndarray:
     concentration (nM).
     """
     P = np.atleast_2d(P)
-    parts = [P, None]
-    counts = []
-    lams = []
-    blocks = []
+    assert P.shape[1] == P_TABLE, "parameter rows of pkpd.system.SYSTEM"
+    n = P.shape[0]
+    counts, lams, tables = [], [], []
     for K, drug, vol, conv in zip(rate_matrices(P), ("neratinib", "ruxolitinib"), (I_NER_VC, I_RUX_V),
                                   (P_CONV, P_CONV + 2)):
         lam, V, Vinv = modal_decomposition(K)
@@ -130,11 +129,10 @@ def pk_tables(P: np.ndarray, ev: EventTable) -> np.ndarray:
         coef = (scale[:, None] * V[:, 1, :])[:, None, :] * _modes(lam, Vinv, times, amounts)
         counts.append(times.size)
         lams.append(lam)
-        blocks += [np.broadcast_to(times, (P.shape[0], times.size)), coef.reshape(P.shape[0], -1)]
-    zeros = np.zeros(P.shape[0])
-    parts[1] = np.column_stack([zeros + counts[0], zeros + counts[1], zeros, zeros, *lams])
-    assert P.shape[1] == P_TABLE
-    return np.ascontiguousarray(np.concatenate([parts[0], parts[1], *blocks], axis=1))
+        tables += [np.broadcast_to(times, (n, times.size)), coef.reshape(n, -1)]
+    cursors = np.zeros((n, 2))
+    header = np.column_stack([np.full(n, counts[0]), np.full(n, counts[1]), cursors, *lams])
+    return np.ascontiguousarray(np.concatenate([P, header, *tables], axis=1))
 
 
 def pk_states(P: np.ndarray, ev: EventTable, times: np.ndarray) -> np.ndarray:
