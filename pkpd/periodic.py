@@ -46,14 +46,16 @@ When it applies
     When the dose records are periodic with period ``T`` from a time ``s`` until the end
     of the run (:func:`periodic_tail`), ``T`` being the least common multiple of the
     regimens' repeat lengths (the interval, or the on + off cycle), and the run is long
-    enough to gain (at least :data:`MIN_SAVED_PERIODS` periods left after convergence).
+    enough to gain (at least :data:`MIN_SAVED_PERIODS` periods left after convergence, and
+    the first attempt, below, at most half the run: :data:`MAX_ATTEMPT_FRACTION`).
     Missed doses drawn at random, resets and steady-state records make dosing aperiodic:
     such runs are integrated in full, as are runs with ``solver.periodic: false``.
     Patients whose PK and network have not converged by the end of the first attempt
     (``s`` plus :data:`FIRST_ATTEMPT_H`, rounded up to whole periods) try again with
     twice as long, up to :data:`MAX_ATTEMPTS` attempts, and are integrated in full when
-    the next attempt would reach the end of the run, makes no progress (above), or
-    the attempts run out.
+    the next attempt would integrate more than half the run, the last made no progress
+    (above), or the attempts run out.  So the path costs at most 1.5 full integrations
+    (a failed first attempt, then the full one), and most patients converge at the first.
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ TABLE_SPACING_H = 0.1
 FIRST_ATTEMPT_H = 21 * 24.0
 #: periods that must remain after convergence for the periodic path to be used
 MIN_SAVED_PERIODS = 4
+#: the longest attempt, as a fraction of the run: an attempt that fails costs its length on top of the
+#: full integration, so none may integrate more than half the run
+MAX_ATTEMPT_FRACTION = 0.5
 #: rtol of the tumour alone, relative to the run's: in the full integration the network sets the steps
 #: (about 0.1 h), far shorter than the tumour needs, so its error stays well below rtol; alone at the
 #: run's rtol it would reach a few rtol over months (measured: 4e-6 against 1.5e-7 at rtol 1e-6)
@@ -179,12 +184,14 @@ def first_attempt_periods(tail: PeriodicTail) -> int:
     return max(3, math.ceil(FIRST_ATTEMPT_H / tail.period_h - 1e-9))
 
 
+def _worth_trying(tail: PeriodicTail, t1: float, end_h: float) -> bool:
+    """Whether an attempt ending at ``t1`` (h) is worth its cost in a run ending at ``end_h`` (h)."""
+    return t1 + MIN_SAVED_PERIODS * tail.period_h <= end_h and t1 <= MAX_ATTEMPT_FRACTION * end_h
+
+
 def applies(tail: PeriodicTail | None, end_h: float) -> bool:
     """Whether the periodic path can gain on a run ending at ``end_h`` (h)."""
-    if tail is None:
-        return False
-    t1 = _attempt_end(tail, first_attempt_periods(tail))
-    return t1 + MIN_SAVED_PERIODS * tail.period_h <= end_h
+    return tail is not None and _worth_trying(tail, _attempt_end(tail, first_attempt_periods(tail)), end_h)
 
 
 def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: float):
@@ -297,9 +304,9 @@ def integrate_periodic(tail: PeriodicTail, run_system: Callable, Y0: np.ndarray,
     last_change = np.full(Y0.shape[0], np.inf)  # d2 of the previous attempt
     todo, full = np.arange(Y0.shape[0]), []
     n_periods = first_attempt_periods(tail)
-    for attempt in range(MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):
         a = _attempt(tail, n_periods, times)
-        if not todo.size or a.t1 + MIN_SAVED_PERIODS * T > end:  # not converged in time
+        if not todo.size or not _worth_trying(tail, a.t1, end):
             break
         rec = _records_from_doses([d for d in doses if d.time <= a.t1 + TIME_TOL_H], a.out_t)
         ev1 = _event_table(SYSTEM, rec, p_events, dose_modifiers, lambda q: f"dose {q}")
