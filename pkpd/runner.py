@@ -40,8 +40,8 @@ from pkpd.analysis.inhibition import time_average
 from pkpd.closed_form import integrate_closed_form
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.models.drugs import get_drug
-from pkpd.periodic import (applies as periodic_applies, first_attempt_periods, integrate_periodic, periodic_tail,
-                           regimen_period)
+from pkpd.periodic import (MAX_PERIOD_H, TABLE_SPACING_H, applies as periodic_applies, first_attempt_periods,
+                           integrate_periodic, periodic_tail, regimen_period)
 from pkpd.population import sample_parameters
 from pkpd.scenario import Arm, Scenario
 from pkpd.simulate import _event_table, _records_from_doses, integrate_rows
@@ -79,6 +79,7 @@ class Plan:
     n_patients: int
     times: np.ndarray           # the full integration output grid, h
     stored: np.ndarray          # the times kept in the result, h (a subset of ``times``)
+    period_rows: int = 0        # extra output rows of the periodic path's first phase (its table of P)
 
     @property
     def n_groups(self) -> int:
@@ -91,12 +92,13 @@ class Plan:
     @property
     def memory_bytes(self) -> int:
         """Peak memory estimate (float64): the stored result twice (the groups' arrays, then the
-        assembled Dataset) plus one chunk of patients on the full grid (states and observables, twice
-        for the temporaries).  Measured: 1000 patients x 4 arms x 18 months, ``store: scans``:
-        estimate 0.5 GiB, peak 0.65 GB (the interpreter and libraries take the rest)."""
+        assembled Dataset) plus one chunk of patients on the full grid (states and observables, and
+        temporaries: three times) and the periodic path's first phase (its table of P, twice).
+        Measured: 1000 patients x 4 arms x 18 months, ``store: scans``: estimate 0.7 GiB, peak 0.67 GB."""
         per_time = N_STATES + 2 * len(DRUG_NAMES) + 2 * len(READOUTS) + 2
         result = self.n_simulations * self.stored.size * (per_time - N_STATES) * 8 * 2
-        chunk = min(self.n_patients, PATIENT_CHUNK) * self.times.size * per_time * 8 * 2
+        n = min(self.n_patients, PATIENT_CHUNK)
+        chunk = n * self.times.size * per_time * 8 * 3 + n * self.period_rows * N_STATES * 8 * 2
         return result + chunk
 
     def describe(self) -> str:
@@ -165,9 +167,26 @@ def plan(scenario: Scenario) -> Plan:
     i = np.clip(np.searchsorted(base, fine), 1, base.size - 1)
     near = np.minimum(np.abs(fine - base[i - 1]), np.abs(fine - base[i])) < 1e-6  # already a scenario time
     times = np.union1d(base, fine[~near])
+    points = tuple(scenario.sweep_points())
     return Plan(arms=tuple(arms), added_arms=tuple(added), counterparts=counterparts, control=control.name,
-                points=tuple(scenario.sweep_points()), n_patients=scenario.population.size,
-                times=times, stored=stored)
+                points=points, n_patients=scenario.population.size, times=times, stored=stored,
+                period_rows=_period_rows(scenario, arms, points))
+
+
+def _period_rows(scenario: Scenario, arms, points) -> int:
+    """Rows of the periodic path's table of P for the longest dosing period of the run (0 if it is off).
+
+    From the regimens' periods alone (no doses expanded); beyond 1000 arm x point pairs, the
+    longest period the path looks for.
+    """
+    if not scenario.solver.periodic:
+        return 0
+    if len(arms) * len(points) > 1000:
+        longest = MAX_PERIOD_H
+    else:
+        periods = [regimen_period(scenario.arm_regimens(a, q)) for a in arms for q in points]
+        longest = max([t for t in periods if t is not None], default=0.0)
+    return math.ceil(longest / TABLE_SPACING_H) + 1 if longest else 0
 
 
 #: CPU seconds per simulated patient-day integrated in full, and with the tumour alone (the periodic

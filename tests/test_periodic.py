@@ -52,14 +52,14 @@ def test_regimen_period_is_the_least_common_multiple_of_repeat_lengths():
 def test_periodic_tail_from_the_first_dose_and_after_a_lead_in():
     both = _doses((Regimen.every(240, 24), 1), (Regimen.every(15, 12), 4))
     tail = periodic.periodic_tail(both, 24.0, 60 * DAY)
-    assert tail.start_h == 0 and tail.period_h == 24 and tail.max_step_h == 3.0  # doses 12 h apart
+    assert tail.start_h == 0 and tail.period_h == 24
     # ruxolitinib joins on day 14: periodic from just after day 13.5 (a period before its second dose,
     # the last without a twin one period earlier)
     lead_in = _doses((Regimen.every(240, 24), 1), (Regimen.every(15, 12, start_h=14 * DAY), 4))
     tail = periodic.periodic_tail(lead_in, 24.0, 60 * DAY)
-    assert 13.5 * DAY < tail.start_h < 13.5 * DAY + 1e-3 and tail.max_step_h == pytest.approx(3.0)
-    alone = periodic.periodic_tail(_doses((Regimen.every(240, 24), 1)), 24.0, 60 * DAY)
-    assert alone.max_step_h == 6.0
+    assert 13.5 * DAY < tail.start_h < 13.5 * DAY + 1e-3
+    assert periodic.tumour_max_step(24.0) == 3.0 and periodic.tumour_max_step(28 * DAY) == 3.0
+    assert periodic.tumour_max_step(8.0) == 1.0
 
 
 def test_periodic_tail_after_a_missed_dose_an_escalation_and_with_none_at_the_end():
@@ -76,11 +76,11 @@ def test_periodic_tail_after_a_missed_dose_an_escalation_and_with_none_at_the_en
 
 
 def test_applies_only_when_the_first_attempt_is_at_most_half_the_run_and_periods_are_left():
-    tail = periodic.PeriodicTail(0.0, 24.0, 3.0)
+    tail = periodic.PeriodicTail(0.0, 24.0)
     first = periodic.first_attempt_periods(tail) * 24.0  # 21 days
     assert periodic.applies(tail, 2 * first)
     assert not periodic.applies(tail, 2 * first - 1.0)
-    cycles = periodic.PeriodicTail(0.0, 28 * DAY, 6.0)  # 4-week cycles: the periods-left rule binds
+    cycles = periodic.PeriodicTail(0.0, 28 * DAY)  # 4-week cycles: the periods-left rule binds
     first = periodic.first_attempt_periods(cycles) * 28 * DAY  # 3 cycles
     assert periodic.applies(cycles, first + periodic.MIN_SAVED_PERIODS * 28 * DAY)
     assert not periodic.applies(cycles, first + periodic.MIN_SAVED_PERIODS * 28 * DAY - 1.0)
@@ -207,6 +207,26 @@ def test_holiday_cycles_and_a_lag_time_take_the_periodic_path_and_agree():
     per, full = _run(**kw), _run(periodic_on=False, **kw)
     assert np.isfinite(per["periodic_from"].sel(arm="combination")).all()
     assert _rel_diameter_diff(per, full) < 2e-5
+
+
+def test_doses_minutes_apart_cost_no_more_steps_and_a_failed_tumour_phase_falls_back_to_the_full_run():
+    # ruxolitinib 15 min after neratinib: the tumour's step cap does not depend on the gap (it once was a
+    # quarter of it, and 18 months then needed more steps than the solver allows)
+    regimen = ("[{drug: neratinib, dose: 240 mg, every: 24 h}, "
+               "{drug: ruxolitinib, dose: 15 mg, every: 12 h, start: 15 min}]")
+    kw = dict(days=150, size=1, regimen=regimen, rtol=1e-6)
+    per, full = _run(**kw), _run(periodic_on=False, **kw)
+    assert np.isfinite(per["periodic_from"]).all()
+    assert int(per["solver_steps"].sum()) < int(full["solver_steps"].sum())
+    assert _rel_diameter_diff(per, full) < 1e-5
+    # too few steps allowed for the tumour phase of an untreated patient (5 months at 3 h steps: > 1000):
+    # integrated in full instead, where radau5 needs a few dozen steps
+    untreated = ("name: untreated\nduration: 180 d\noutput_every: 1 d\n"
+                 "solver: {method: radau5, rtol: 1e-6, atol: 1e-8, max_steps: 1000}\narms: [{name: control}]\n")
+    ds = run(load_scenario(untreated))
+    assert np.isnan(ds["periodic_from"]).all() and (ds["status"] == 0).all()
+    reference = run(load_scenario(untreated.replace("max_steps: 1000", "max_steps: 1000, periodic: false")))
+    np.testing.assert_array_equal(ds["tumor_diameter"], reference["tumor_diameter"])
 
 
 def test_patients_that_never_converge_are_integrated_in_full(monkeypatch):
