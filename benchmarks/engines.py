@@ -18,8 +18,9 @@ reports them.
   called from Python (``jit``).  scipy's implicit methods (LSODA, BDF, Radau) use
   finite-difference Jacobians, as pkpd's radau5 does.
 * optional peers (rows skipped with a note when the package is absent):
-  ``numbalsoda`` (LSODA, compiled C++, rhs as a Numba ``cfunc``) and ``diffrax``
-  (JAX; Tsit5 and Kvaerno5).  Both are restarted at every dose the same way.
+  ``numbalsoda`` (LSODA, compiled C++, rhs as a Numba ``cfunc``), ``diffrax``
+  (JAX; Tsit5 and Kvaerno5) and libroadrunner (CVODE on the full model's SBML, from
+  :mod:`benchmarks.sbml`).  All are restarted at every dose the same way.
 """
 
 from __future__ import annotations
@@ -252,6 +253,66 @@ def pkpd_closed_form(problem, idx, method, rtol, atol):
 # ----------------------------------------------------------------------------- optional peers
 def available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+_ROADRUNNER = {}
+
+
+def roadrunner_model(problem, i):
+    """libroadrunner's model of the full system for subject ``i`` (Antimony -> SBML -> LLVM), built once."""
+    key = (id(problem), i)
+    if key not in _ROADRUNNER:
+        import antimony
+        import roadrunner
+
+        from benchmarks.sbml import STATE_IDS, antimony_text
+
+        if antimony.loadAntimonyString(antimony_text(problem.P[i], problem.Y0[i])) < 0:
+            raise RuntimeError(f"antimony: {antimony.getLastError()}")
+        rr = roadrunner.RoadRunner(antimony.getSBMLString(antimony.getMainModuleName()))
+        rr.timeCourseSelections = ["time"] + list(STATE_IDS)
+        _ROADRUNNER[key] = (rr, STATE_IDS)
+    return _ROADRUNNER[key]
+
+
+def roadrunner_run(problem, idx, rtol, atol, stiff=True):
+    """libroadrunner (CVODE: BDF if ``stiff``, else Adams) on the full model, restarted at every dose.
+
+    Between two doses ``simulate(times=...)`` integrates and reports the outputs; at a dose the
+    depot amount is raised with ``setValue``, which restarts CVODE.  An output at a dose time
+    sees the dose, as in pkpd.  The model is compiled once per subject, outside the timing.
+    """
+    Ys = []
+    for i in idx:
+        rr, ids = roadrunner_model(problem, i)
+        integ = rr.getIntegrator()
+        integ.setValue("relative_tolerance", rtol)
+        integ.setValue("absolute_tolerance", atol)
+        integ.setValue("stiff", stiff)
+        integ.setValue("maximum_num_steps", 10**6)
+        for name, v in zip(ids, problem.Y0[i]):
+            rr.setValue(name, float(v))
+        times = problem.times
+        out = np.empty((times.size, len(ids)))
+        t = float(min(0.0, times[0]))
+        order = np.argsort(problem.bolus_time, kind="stable")
+        bt, bs, ba = problem.bolus_time[order], problem.bolus_state[order], problem.bolus_amt[order]
+        k = 0
+        for stop in np.unique(np.concatenate([bt, [t, times[-1]]])):
+            if stop > t:
+                inside = times[(times > t) & (times < stop)]
+                res = np.asarray(rr.simulate(times=np.concatenate([[t], inside, [stop]])))
+                lo = np.searchsorted(times, t, side="right")
+                out[lo:lo + inside.size] = res[1:-1, 1:]
+                t = stop
+            while k < bt.size and bt[k] == stop:
+                rr.setValue(ids[bs[k]], rr.getValue(ids[bs[k]]) + float(ba[k]))
+                k += 1
+            at = times == stop
+            if at.any():
+                out[at] = [rr.getValue(name) for name in ids]
+        Ys.append(out)
+    return np.stack(Ys), None
 
 
 _NUMBALSODA = {}

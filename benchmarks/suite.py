@@ -203,7 +203,13 @@ def peer_rows(problem, cfg, ref, log=print):
                    lambda: E.diffrax_run(problem, [0], cfg.rtol, cfg.atol, "Tsit5")),
                   ("diffrax", "diffrax", "Kvaerno5", "jax",
                    lambda: E.diffrax_run(problem, [0], cfg.rtol, cfg.atol, "Kvaerno5"))]
-    peers += [("roadrunner", "libroadrunner", "CVODE", "SBML", None)]
+    if problem.name == "system":
+        peers += [("roadrunner", "libroadrunner", "CVODE BDF", "SBML (LLVM)",
+                   lambda: E.roadrunner_run(problem, [0], cfg.rtol, cfg.atol, stiff=True)),
+                  ("roadrunner", "libroadrunner", "CVODE Adams", "SBML (LLVM)",
+                   lambda: E.roadrunner_run(problem, [0], cfg.rtol, cfg.atol, stiff=False))]
+    else:
+        peers += [("roadrunner", "libroadrunner", "CVODE", "SBML", None)]
     for module, engine, method, kind, fn in peers:
         if not E.available(module):
             rows.append(_row(problem=problem.name, engine=engine, method=method, rhs=kind,

@@ -92,6 +92,36 @@ def test_report_renders_every_section(result):
     assert "| pkpd | dopri5 | compiled |" in md
 
 
+def test_antimony_translation_of_rate_laws():
+    from benchmarks.sbml import STATE_IDS, _expr
+
+    assert _expr("k*x**n/(K**n + x**n)", lambda s: f"nw_{s}") == \
+        "((nw_k * (nw_x ^ nw_n)) / ((nw_K ^ nw_n) + (nw_x ^ nw_n)))"
+    assert _expr("max(ERKp/ERKp0, 0.0)", str) == "max((ERKp / ERKp0), 0.0)"
+    assert len(STATE_IDS) == 23 and len(set(STATE_IDS)) == 23
+
+
+def test_the_libroadrunner_model_has_pkpds_right_hand_side():
+    roadrunner = pytest.importorskip("roadrunner")
+    antimony = pytest.importorskip("antimony")
+    from benchmarks.sbml import STATE_IDS, antimony_text
+
+    sy = PR.system(2, days=1)
+    for i in range(2):
+        y = sy.Y0[i].copy()
+        y[[0, 1, 2, 3, 4]] = [50.0, 120.0, 30.0, 5.0, 10.0]  # drug in every PK compartment
+        y[18:] *= [1.0, 0.0, 0.0, 0.0, 1.0]
+        y[19:22] = [200.0, 100.0, 50.0]  # damaged cells
+        assert antimony.loadAntimonyString(antimony_text(sy.P[i], y)) >= 0, antimony.getLastError()
+        rr = roadrunner.RoadRunner(antimony.getSBMLString(antimony.getMainModuleName()))
+        rates = rr.getRatesOfChangeNamedArray()
+        names = list(rates.colnames)
+        got = np.array([rates[0][names.index(s + "'")] for s in STATE_IDS])
+        want = np.zeros(sy.n_states)
+        sy.model.rhs(0.0, y, sy.P[i], want)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+
+
 def test_dejit_runs_the_same_rhs_in_the_interpreter():
     sy = PR.system(1, days=1)
     f_py = E.dejit(sy.model.rhs)
