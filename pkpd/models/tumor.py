@@ -57,7 +57,9 @@ diameter ``d = (6 W / pi)**(1/3)`` mm (:func:`sphere_diameter`).
 Kernels (Numba): :func:`tumor_rhs` and :func:`gompertz_rhs` are block kernels
 ``(t, y, p, P_signal, dydt)`` for composition with the signalling block;
 :data:`TUMOR_SIMEONI` and :data:`TUMOR_GOMPERTZ` are standalone
-:class:`~pkpd.models.spec.ModelSpec` objects with ``P`` as their last parameter.
+:class:`~pkpd.models.spec.ModelSpec` objects with ``P`` as their last parameter;
+:func:`tumor_periodic_rhs` is the Simeoni block driven by a periodic ``P(t)`` given as a
+table of one period (the tumour alone, :mod:`pkpd.periodic`).
 
 References
 ----------
