@@ -279,9 +279,16 @@ def test_the_result_does_not_depend_on_the_patient_chunks(monkeypatch):
     np.testing.assert_array_equal(whole["tumor_diameter"], _run(days=90, size=3)["tumor_diameter"])
 
 
-def test_solver_periodic_must_be_a_boolean():
+def test_solver_periodic_must_be_a_boolean_and_pk_a_known_path():
     with pytest.raises(InputError, match="solver.periodic: must be true or false"):
         SolverOptions(periodic="yes")
+    with pytest.raises(InputError, match=r"solver.periodic: must be true or false, got nothing \(null\)"):
+        SolverOptions(periodic=None)
+    with pytest.raises(InputError, match="solver.pk: must be one of auto, ode, closed_form, got 'fast'"):
+        SolverOptions(pk="fast")
+    assert SolverOptions(method="radau5").closed_form_pk and not SolverOptions(method="dopri5").closed_form_pk
+    assert SolverOptions(method="dopri5", pk="closed_form").closed_form_pk
+    assert not SolverOptions(method="rodas3", pk="ode").closed_form_pk
     assert dataclasses.replace(SolverOptions(), periodic=False).periodic is False
     with pytest.raises(ScenarioError, match="solver.periodic"):
         load_scenario(TRIAL.format(days=10, size=1, method="dopri5", rtol=1e-6, atol=1e-8, regimen=COMBINATION,

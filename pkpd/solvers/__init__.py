@@ -204,11 +204,13 @@ class SolverOptions:
         object.__setattr__(self, "max_step", max_step)
 
         if not isinstance(self.periodic, (bool, np.bool_)):
-            raise InputError("solver.periodic", "must be true or false", repr(self.periodic))
+            raise InputError("solver.periodic", "must be true or false",
+                             "nothing (null)" if self.periodic is None else repr(self.periodic))
         object.__setattr__(self, "periodic", bool(self.periodic))
 
         if self.pk not in PK_PATHS:
-            raise InputError("solver.pk", f"must be one of {', '.join(PK_PATHS)}", repr(self.pk))
+            raise InputError("solver.pk", f"must be one of {', '.join(PK_PATHS)}",
+                             "nothing (null)" if self.pk is None else repr(self.pk))
 
     @property
     def closed_form_pk(self) -> bool:
