@@ -105,6 +105,24 @@ def next_step(n_attempts, max_steps, t, t1, h, nonfinite_last):
     return SUCCESS, t_new
 
 
+@njit(cache=True, inline="always")
+def step_factor(en, error_order, max_factor, rejected_last):
+    """Factor for the next step from the error norm ``en`` (tolerance units) of the last attempt.
+
+    ``SAFETY * en**(-1/(error_order + 1))`` for an error estimate of order ``error_order``
+    (Hairer, Norsett & Wanner I, II.4).  After an accepted step (``en <= 1``): at most
+    ``max_factor`` (``max_factor`` itself when ``en == 0``), and at most 1 right after a
+    rejection (``rejected_last``).  After a rejected step (``en > 1``): at least ``MIN_FACTOR``.
+    """
+    if en == 0.0:
+        return 1.0 if rejected_last else max_factor
+    factor = SAFETY * en ** (-1.0 / (error_order + 1))
+    if en > 1.0:
+        return max(MIN_FACTOR, factor)
+    factor = min(max_factor, factor)
+    return min(1.0, factor) if rejected_last else factor
+
+
 @njit(cache=True)
 def error_norm(err, y_old, y_new, atol, rtol):
     """RMS of ``err`` in units of the tolerance ``atol + rtol*max(|y_old|, |y_new|)``."""

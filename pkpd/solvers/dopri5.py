@@ -17,9 +17,8 @@ import numpy as np
 from numba import njit
 
 from pkpd.solvers._common import (
-    MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, SAFETY,
-    ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, add_rate, all_finite, any_rate, error_norm, eval_rhs,
-    initial_step, next_step,
+    MAX_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, ST_REJECTED, ST_RHS, ST_SEGMENTS,
+    ST_STEPS, add_rate, all_finite, any_rate, error_norm, eval_rhs, initial_step, next_step, step_factor,
 )
 from pkpd.signatures import SEGMENT_SIGNATURE
 from pkpd.solvers.status import NON_FINITE, SUCCESS
@@ -167,12 +166,7 @@ def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
             while m < m1 and out_t[m] <= t_new:
                 _dense(t, h, y, K, out_t[m], y_out[out_row[m]])
                 m += 1
-            if en == 0.0:
-                factor = MAX_FACTOR
-            else:
-                factor = min(MAX_FACTOR, SAFETY * en ** (-1.0 / (ERROR_ORDER + 1)))
-            if rejected_last:
-                factor = min(1.0, factor)
+            factor = step_factor(en, ERROR_ORDER, MAX_FACTOR, rejected_last)
             for i in range(n):
                 y[i] = y_new[i]
                 k0[i] = k6[i]
@@ -184,7 +178,7 @@ def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
         else:
             stats[ST_REJECTED] += 1
             if np.isfinite(en) and all_finite(k6):
-                h *= max(MIN_FACTOR, SAFETY * en ** (-1.0 / (ERROR_ORDER + 1)))
+                h *= step_factor(en, ERROR_ORDER, MAX_FACTOR, rejected_last)
                 nonfinite_last = False
             else:
                 h *= 0.25

@@ -48,9 +48,8 @@ from numba import njit
 
 from pkpd.signatures import SEGMENT_SIGNATURE
 from pkpd.solvers._common import (
-    MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, SAFETY,
-    ST_JAC, ST_LU, ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, add_rate, all_finite, any_rate, error_norm,
-    eval_rhs, initial_step, next_step,
+    OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, ST_JAC, ST_LU, ST_REJECTED, ST_RHS, ST_SEGMENTS,
+    ST_STEPS, add_rate, all_finite, any_rate, error_norm, eval_rhs, initial_step, next_step, step_factor,
 )
 from pkpd.solvers._linalg import lu_factor, lu_solve
 from pkpd.solvers.status import NON_FINITE, SUCCESS
@@ -231,12 +230,7 @@ def rodas3_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
             while m < m1 and out_t[m] <= t_new:
                 _hermite(t, h, y, f0, y_new, f_new, out_t[m], y_out[out_row[m]])
                 m += 1
-            if en == 0.0:
-                factor = MAX_FACTOR_ROS
-            else:
-                factor = min(MAX_FACTOR_ROS, max(MIN_FACTOR, SAFETY * en ** (-1.0 / (ERROR_ORDER + 1))))
-            if rejected_last:
-                factor = min(1.0, factor)
+            factor = step_factor(en, ERROR_ORDER, MAX_FACTOR_ROS, rejected_last)
             for i in range(n):
                 y[i] = y_new[i]
                 f0[i] = f_new[i]
@@ -249,7 +243,7 @@ def rodas3_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
         else:
             stats[ST_REJECTED] += 1
             if finite:
-                h *= max(MIN_FACTOR, SAFETY * en ** (-1.0 / (ERROR_ORDER + 1)))
+                h *= step_factor(en, ERROR_ORDER, MAX_FACTOR_ROS, rejected_last)
                 nonfinite_last = False
             else:
                 h *= 0.25
