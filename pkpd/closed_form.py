@@ -32,6 +32,8 @@ against it in ``benchmarks/`` (which says whether it is faster).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from pkpd.events import EventTable, restarts_and_outputs
@@ -108,51 +110,68 @@ def _modes(lam, Vinv, times, amounts):
     return modes
 
 
-def pk_tables(P: np.ndarray, ev: EventTable) -> np.ndarray:
+@dataclass(frozen=True)
+class _DrugModes:
+    """One drug's PK in modal coordinates for rows of patients, and its doses."""
+
+    drug: str
+    lam: np.ndarray       # (n, m) rates, 1/h
+    V: np.ndarray         # (n, m, m) eigenvectors (columns)
+    dose_t: np.ndarray    # (n_doses,) dose times after lag, h
+    modes: np.ndarray     # (n, n_doses, m) modal state just after each dose, mg
+
+
+def _drug_modes(P: np.ndarray, ev: EventTable) -> tuple[_DrugModes, _DrugModes]:
+    """Neratinib's and ruxolitinib's modes and doses, the work shared by the tables and the states."""
+    out = []
+    for K, drug in zip(rate_matrices(P), ("neratinib", "ruxolitinib")):
+        lam, V, Vinv = modal_decomposition(K)
+        dose_t, amounts = _dose_table(ev, DEPOT_CMT[drug])
+        out.append(_DrugModes(drug, lam, V, dose_t, _modes(lam, Vinv, dose_t, amounts)))
+    return tuple(out)
+
+
+def pk_tables(P: np.ndarray, ev: EventTable, drug_modes=None) -> np.ndarray:
     """Parameter rows ``P`` (n, n_parameters) with each patient's PK tables appended (layout below).
 
     ``ev`` is the event table of the doses (lag times and F applied, as the full ODE path
     gets them).  Appended from :data:`pkpd.system.P_TABLE`: the numbers of neratinib and
     ruxolitinib dose times, two search cursors (0), their 3 + 2 rates ``lambda`` (1/h),
     then per drug the dose times (h) and, per dose, the modal coefficients of the free
-    concentration (nM).
+    concentration (nM).  ``drug_modes``: :func:`_drug_modes` of ``P`` and ``ev`` if already at hand.
     """
     P = np.atleast_2d(P)
     assert P.shape[1] == P_TABLE, "parameter rows of pkpd.system.SYSTEM"
     n = P.shape[0]
-    counts, lams, tables = [], [], []
-    for K, drug, vol, conv in zip(rate_matrices(P), ("neratinib", "ruxolitinib"), (I_NER_VC, I_RUX_V),
-                                  (P_CONV, P_CONV + 2)):
-        lam, V, Vinv = modal_decomposition(K)
-        times, amounts = _dose_table(ev, DEPOT_CMT[drug])
+    tables = []
+    drugs = _drug_modes(P, ev) if drug_modes is None else drug_modes
+    for d, vol, conv in zip(drugs, (I_NER_VC, I_RUX_V), (P_CONV, P_CONV + 2)):
         scale = P[:, conv + 1] * 1e6 / (P[:, conv] * P[:, vol])  # fu 1e6 / (MW V): mg -> free nM
-        coef = (scale[:, None] * V[:, 1, :])[:, None, :] * _modes(lam, Vinv, times, amounts)
-        counts.append(times.size)
-        lams.append(lam)
-        tables += [np.broadcast_to(times, (n, times.size)), coef.reshape(n, -1)]
+        coef = (scale[:, None] * d.V[:, 1, :])[:, None, :] * d.modes
+        tables += [np.broadcast_to(d.dose_t, (n, d.dose_t.size)), coef.reshape(n, -1)]
     cursors = np.zeros((n, 2))
-    header = np.column_stack([np.full(n, counts[0]), np.full(n, counts[1]), cursors, *lams])
+    header = np.column_stack([np.full(n, drugs[0].dose_t.size), np.full(n, drugs[1].dose_t.size), cursors,
+                              drugs[0].lam, drugs[1].lam])
     return np.ascontiguousarray(np.concatenate([P, header, *tables], axis=1))
 
 
-def pk_states(P: np.ndarray, ev: EventTable, times: np.ndarray) -> np.ndarray:
+def pk_states(P: np.ndarray, ev: EventTable, times: np.ndarray, drug_modes=None) -> np.ndarray:
     """Exact PK amounts (n, n_times, 5: neratinib DEPOT, CENT, PERIPH, ruxolitinib DEPOT, CENT; mg) at ``times`` (h).
 
-    An output at a dose time sees the dose, as in the ODE path.
+    An output at a dose time sees the dose, as in the ODE path.  ``drug_modes``: as for
+    :func:`pk_tables`.
     """
     P = np.atleast_2d(P)
     out = np.zeros((P.shape[0], times.size, S_NET))
-    for K, drug, first in zip(rate_matrices(P), ("neratinib", "ruxolitinib"), (S_NER, S_RUX)):
-        lam, V, Vinv = modal_decomposition(K)
-        dose_t, amounts = _dose_table(ev, DEPOT_CMT[drug])
-        if dose_t.size == 0:
+    drugs = _drug_modes(P, ev) if drug_modes is None else drug_modes
+    for d, first in zip(drugs, (S_NER, S_RUX)):
+        if d.dose_t.size == 0:
             continue
-        modes = _modes(lam, Vinv, dose_t, amounts)
-        k = np.searchsorted(dose_t, times, side="right") - 1
+        k = np.searchsorted(d.dose_t, times, side="right") - 1
         given = k >= 0
-        tau = times[given] - dose_t[k[given]]
-        m = modes[:, k[given]] * np.exp(-lam[:, None, :] * tau[None, :, None])  # (n, n_out, m)
-        out[:, given, first:first + lam.shape[1]] = np.einsum("nij,ntj->nti", V, m)
+        tau = times[given] - d.dose_t[k[given]]
+        m = d.modes[:, k[given]] * np.exp(-d.lam[:, None, :] * tau[None, :, None])  # (n, n_out, m)
+        out[:, given, first:first + d.lam.shape[1]] = np.einsum("nij,ntj->nti", d.V, m)
     return out
 
 
@@ -171,9 +190,10 @@ def integrate_closed_form(segment, Y0: np.ndarray, P: np.ndarray, ev: EventTable
         raise ValueError("the closed-form PK path starts with no drug in the body (Y0[:, :5] must be 0)")
     dose_times = np.unique(ev.time[(ev.kind == BOLUS) & (ev.value != 0.0)])
     ode_ev = restarts_and_outputs(dose_times[dose_times < times.max()], times, N_ODE_STATES)
-    Yode, S, status, t_reached = integrate_rows(closed_pk_rhs, segment, Y0[:, S_NET:], pk_tables(P, ev), ode_ev,
-                                                times.size, np.ascontiguousarray(atol[S_NET:]), opts)
+    drugs = _drug_modes(np.atleast_2d(P), ev)
+    Yode, S, status, t_reached = integrate_rows(closed_pk_rhs, segment, Y0[:, S_NET:], pk_tables(P, ev, drugs),
+                                                ode_ev, times.size, np.ascontiguousarray(atol[S_NET:]), opts)
     Y = np.empty((Y0.shape[0], times.size, N_STATES))
     Y[:, :, S_NET:] = Yode
-    Y[:, :, :S_NET] = pk_states(P, ev, times)
+    Y[:, :, :S_NET] = pk_states(P, ev, times, drugs)
     return Y, S, status, t_reached

@@ -15,10 +15,8 @@ import pytest
 from pkpd.closed_form import SEPARATION, integrate_closed_form, modal_decomposition, pk_states, pk_tables, \
     rate_matrices
 from pkpd.regimens import Regimen
-from pkpd.simulate import _event_table, _records_from_doses
+from pkpd.simulate import _event_table, _records_from_doses, integrate_rows
 from pkpd.solvers import SolverOptions, get_method
-from pkpd.solvers._common import N_STATS
-from pkpd.solvers.integrate import integrate_population
 from pkpd.solvers.linear import superposition
 from pkpd.system import (DEPOT_CMT, N_STATES, P_RUX, PATHS, S_NET, SYSTEM, closed_pk_rhs, dose_modifiers,
                          initial_states, parameter_matrix)
@@ -78,12 +76,9 @@ def test_pk_states_are_the_superposition_of_the_doses():
 
 
 def _full(P, Y0, ev, times, opts):
-    n = P.shape[0]
-    Y, S = np.zeros((n, times.size, N_STATES)), np.zeros((n, N_STATS), np.int64)
-    status, t_fail = np.zeros(n, np.int64), np.zeros(n)
-    integrate_population(SYSTEM.rhs, get_method(opts.method).segment, Y0, P, *ev.kernel_args(),
-                         np.zeros(n, np.int64), np.full(n, len(ev), np.int64), *ev.ss_args(), Y,
-                         opts.atol_array(N_STATES), opts.opts_array(), S, status, t_fail)
+    """The full ODE path (PK amounts as states)."""
+    Y, S, status, _ = integrate_rows(SYSTEM.rhs, get_method(opts.method).segment, Y0, P, ev, times.size,
+                                     opts.atol_array(N_STATES), opts.opts_array())
     assert (status == 0).all()
     return Y, S
 
