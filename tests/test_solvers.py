@@ -170,18 +170,25 @@ def test_rodas3_tableau_and_stability():
     assert abs(R(-1e8)) < 1e-6
 
 
-def test_rodas3_robertson_stiff(robertson_refs):
-    """Stiff Robertson to t = 1e5 against scipy Radau at rtol 1e-10 (same bound as radau5)."""
+def _robertson_stiff(method, robertson_refs):
+    """Stiff Robertson to t = 1e5 with ``method`` at rtol 1e-6, atol 1e-10, checked against scipy Radau
+    at rtol 1e-10 (outputs and end point within TOL_UNITS_BOUND tolerance units) and for its linear
+    invariant y1 + y2 + y3 = 1 (kept by Runge-Kutta and Rosenbrock steps up to round-off, the Newton
+    residual and the finite-difference Jacobian's error: measured 1e-16 .. 1e-15); returns the stats."""
     p, t1, out_t, ref_out, ref_end = robertson_refs["stiff"]
     rtol, atol = 1e-6, 1e-10
-    status, _, y, y_out, stats = integrate("rodas3", robertson_rhs, [1.0, 0.0, 0.0], p, 0.0, t1,
+    status, _, y, y_out, stats = integrate(method, robertson_rhs, [1.0, 0.0, 0.0], p, 0.0, t1,
                                            out_t, rtol=rtol, atol=atol)
     assert status == SUCCESS
     assert tol_units(y_out, ref_out, rtol, atol) < TOL_UNITS_BOUND
     assert tol_units(y, ref_end, rtol, atol) < TOL_UNITS_BOUND
-    # A Rosenbrock step conserves linear invariants up to round-off and the error of the
-    # finite-difference Jacobian (measured 1e-15).
     assert abs(y.sum() - 1.0) < 1e-9
+    return stats
+
+
+def test_rodas3_robertson_stiff(robertson_refs):
+    """Stiff Robertson (same bounds as radau5), and a Rosenbrock method's cost per step."""
+    stats = _robertson_stiff("rodas3", robertson_refs)
     # Linearly implicit: one Jacobian (3 columns + the time derivative) and one LU per
     # attempted step, 3 further rhs calls per attempt (2 stages, the end point).
     attempts = stats[ST_STEPS] + stats[ST_REJECTED]
@@ -324,16 +331,9 @@ def test_nonstiff_nonlinear_matches_scipy(method, robertson_refs):
 
 
 def test_radau5_robertson_stiff(robertson_refs):
-    p, t1, out_t, ref_out, ref_end = robertson_refs["stiff"]
+    stats = _robertson_stiff("radau5", robertson_refs)
+    p, t1 = robertson_refs["stiff"][:2]
     rtol, atol = 1e-6, 1e-10
-    status, _, y, y_out, stats = integrate("radau5", robertson_rhs, [1.0, 0.0, 0.0], p, 0.0, t1,
-                                           out_t, rtol=rtol, atol=atol)
-    assert status == SUCCESS
-    assert tol_units(y_out, ref_out, rtol, atol) < TOL_UNITS_BOUND
-    assert tol_units(y, ref_end, rtol, atol) < TOL_UNITS_BOUND
-    # y1 + y2 + y3 is a linear invariant, kept by Runge-Kutta methods up to round-off
-    # and the Newton residual (measured 1e-16).
-    assert abs(y.sum() - 1.0) < 1e-9
     # A port of scipy's Radau takes the same steps (measured: 188 steps, 41 Jacobians,
     # 206 LU for both at these tolerances); a larger count means that the step-size,
     # Jacobian or LU-reuse control regressed.
