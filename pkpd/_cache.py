@@ -43,3 +43,19 @@ def configure() -> str | None:
     folder = os.path.join(base, f"numba-{source_hash()}")
     numba.config.CACHE_DIR = folder
     return folder
+
+
+def kernel_folder() -> Path:
+    """The folder for pkpd's generated kernel sources: ``<Numba cache>/models``.
+
+    Generated files live beside the machine code Numba caches for them, so one folder
+    (keyed by pkpd's sources) holds both and a changed pkpd starts from a clean one.
+    """
+    import numba
+
+    folder = numba.config.CACHE_DIR or configure()
+    if not folder:   # NUMBA_CACHE_DIR set to nothing: a private temporary folder
+        import tempfile
+
+        folder = os.path.join(tempfile.gettempdir(), "pkpd-kernels")
+    return Path(folder) / "models"
