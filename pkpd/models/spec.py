@@ -43,8 +43,9 @@ class Parameter:
     upper: float = np.inf
 
     def __post_init__(self):
-        if not self.name.isidentifier():
-            raise ModelError(f"parameter name {self.name!r} is not an identifier")
+        # a composed model's parameters are block.name (neratinib.CL): each part an identifier
+        if not all(part.isidentifier() for part in self.name.split(".")):
+            raise ModelError(f"parameter name {self.name!r} is not an identifier (or block.identifier)")
         if not np.isfinite(self.value):
             raise ModelError(f"parameter {self.name}: value must be finite, got {self.value}")
         if not (self.lower <= self.value <= self.upper):
