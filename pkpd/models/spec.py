@@ -66,8 +66,8 @@ class State:
     initial: float = 0.0
 
     def __post_init__(self):
-        if not self.name.isidentifier():
-            raise ModelError(f"state name {self.name!r} is not an identifier")
+        if not all(part.isidentifier() for part in self.name.split(".")):
+            raise ModelError(f"state name {self.name!r} is not an identifier (or block.identifier)")
 
 
 @dataclass(frozen=True)
