@@ -49,6 +49,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from pkpd.model.compiled import compile_model
+from pkpd.model.library.trial import TRIAL
 from pkpd.models.drugs import NERATINIB, RUXOLITINIB
 from pkpd.models.pk import PK_MODELS, rhs_pk1cmt_oral, rhs_pk2cmt_oral
 from pkpd.models.spec import ModelSpec, Output, Parameter, State
@@ -276,11 +278,18 @@ def _output_fn(y, p):
             "tumor_volume": o["tumor_volume"][..., 0]}
 
 
+#: the coupled system written as equations and composed from blocks (pkpd.model.library.trial): its generated
+#: right-hand side is the kernel the solvers run; :func:`coupled_rhs` above, laid out by hand, is its
+#: independent check (tests/test_model_trial.py: equal to ~1e-15) and drives :func:`signal_slopes`
+TRIAL_KERNELS = compile_model(TRIAL)
+assert tuple(n.replace(".", "_", 1) for n in TRIAL_KERNELS.parameter_names) == tuple(q.name for q in _PARAMETERS), \
+    "the composed trial model's parameters must follow the layout of this module"
+
 SYSTEM = ModelSpec(
     name="tnbc_combination",
     states=_STATES,
     parameters=_PARAMETERS,
-    rhs=coupled_rhs,
+    rhs=TRIAL_KERNELS.rhs,
     outputs=(Output("CP_neratinib", "nM", "neratinib total plasma concentration"),
              Output("CP_ruxolitinib", "nM", "ruxolitinib total plasma concentration"),
              Output("tumor_volume", "mm^3", "tumour volume")),

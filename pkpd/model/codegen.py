@@ -41,12 +41,13 @@ from pathlib import Path
 
 from pkpd import _cache
 from pkpd.errors import ModelError
+from pkpd.model.expressions import dotted_name
 from pkpd.model.language import DOSE_MODIFIERS, Model
 
 __all__ = ["generate_source", "kernel_module", "kernel_file", "code_name", "GENERATOR_VERSION"]
 
 #: bump when the shape of the generated code changes (also part of every digest)
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 _RESERVED_CODE = {"t", "y", "p", "dydt", "J", "math", "np", "real_pow", "njit", "Y", "P", "out", "names",
                   "shape", "max", "min", "abs", "float", "int", "range", "len", "_z"} | set(keyword.kwlist)
@@ -67,9 +68,12 @@ class _Transcriber(ast.NodeTransformer):
         self.symbols = symbols
 
     def visit_Name(self, node):
-        if node.id == "pi":
+        name = dotted_name(node)
+        if name == "pi":
             return ast.parse("np.pi" if self.numpy else "math.pi", mode="eval").body
-        return ast.Name(self.symbols[node.id], ast.Load())
+        return ast.Name(self.symbols[name], ast.Load())
+
+    visit_Attribute = visit_Name   # block.name of a composed model
 
     def visit_Constant(self, node):
         return ast.Constant(float(node.value))
@@ -287,15 +291,17 @@ def _JacobianPrinter():
 
         def _print_Pow(self, expr, rational=False):
             b, e = expr.as_base_exp()
+            # every form is parenthesised as a whole: sympy places a Pow in a product or
+            # quotient without parentheses (a/z**2 prints as "a/" + this), as Pow binds tighter
             if e.is_Number:
                 if e == -1:
-                    return f"1.0/({self._print(b)})"
+                    return f"(1.0/({self._print(b)}))"
                 if e.is_Integer and 2 <= e <= 4:
                     x = f"({self._print(b)})"
-                    return "*".join([x] * int(e))
+                    return "(" + "*".join([x] * int(e)) + ")"
                 if e == 0.5:
                     return f"math.sqrt({self._print(b)})"
-                return f"({self._print(b)})**{self._print(sp_float(e))}"
+                return f"(({self._print(b)})**({self._print(sp_float(e))}))"
             return f"real_pow({self._print(b)}, {self._print(e)})"
 
         def _print_RealPow(self, expr):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from pkpd.errors import ModelError
 
-__all__ = ["Expression", "parse_expression", "rename", "FUNCTIONS", "to_sympy", "ExpressionError"]
+__all__ = ["Expression", "parse_expression", "rename", "dotted_name", "FUNCTIONS", "to_sympy", "ExpressionError"]
 
 #: function name -> (minimum, maximum) number of arguments (None: any)
 FUNCTIONS = {"exp": (1, 1), "log": (1, 1), "log10": (1, 1), "sqrt": (1, 1), "abs": (1, 1),
@@ -86,12 +86,35 @@ def parse_expression(text: object) -> Expression:
     return Expression(ast.unparse(tree.body), frozenset(names))
 
 
+def dotted_name(node: ast.AST) -> str | None:
+    """The name a node reads: ``x`` for a Name, ``block.x`` for a chain of attributes of names; else None.
+
+    A composed model's symbols are ``block.name`` (``neratinib.CENT``); in an expression
+    Python parses them as attribute access, which the language reads as one name.
+    """
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = dotted_name(node.value)
+        return None if head is None else f"{head}.{node.attr}"
+    return None
+
+
+class _Renamer(ast.NodeTransformer):
+    def __init__(self, mapping: dict[str, str]):
+        self.mapping = mapping
+
+    def _name(self, node):
+        name = dotted_name(node)
+        return ast.Name(self.mapping.get(name, name), ast.Load())
+
+    visit_Name = _name
+    visit_Attribute = _name
+
+
 def rename(expr: Expression, mapping: dict[str, str]) -> Expression:
     """``expr`` with its names replaced through ``mapping`` (names not in it are kept)."""
-    tree = ast.parse(expr.text, mode="eval")
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in mapping:
-            node.id = mapping[node.id]
+    tree = _Renamer(mapping).visit(ast.parse(expr.text, mode="eval"))
     return Expression(ast.unparse(tree.body), frozenset(mapping.get(n, n) for n in expr.names))
 
 
@@ -107,6 +130,9 @@ def _check(node: ast.AST, names: set[str], in_condition: bool) -> None:
         if node.id in FUNCTIONS:
             raise ExpressionError(f"'{node.id}' is a function; call it as {node.id}(...)")
         names.add(node.id)
+        return
+    if isinstance(node, ast.Attribute) and dotted_name(node) is not None:
+        names.add(dotted_name(node))   # block.name of a composed model
         return
     if isinstance(node, ast.BinOp) and isinstance(node.op, _BINOPS):
         _check(node.left, names, False)
@@ -192,10 +218,9 @@ def to_sympy(expr: Expression, symbols: dict):
         if isinstance(node, ast.Constant):
             v = node.value
             return sp.Integer(v) if isinstance(v, int) else sp.Float(v, 17)
-        if isinstance(node, ast.Name):
-            if node.id == "pi":
-                return sp.pi
-            return symbols[node.id]
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            name = dotted_name(node)
+            return sp.pi if name == "pi" else symbols[name]
         if isinstance(node, ast.BinOp):
             a, b = conv(node.left), conv(node.right)
             op = type(node.op)

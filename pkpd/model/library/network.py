@@ -17,7 +17,7 @@ from pkpd.model.language import Derived, Input, Model, OutputDef, StateDef
 from pkpd.signaling import egfr_jak_stat3 as net
 from pkpd.signaling.network import Network
 
-__all__ = ["network_block", "SIGNALING", "BASELINE"]
+__all__ = ["network_block", "stoichiometric_odes", "SIGNALING", "BASELINE", "FACTORED_ODES"]
 
 
 def _ode(network: Network, i: int) -> str:
@@ -37,11 +37,20 @@ def _ode(network: Network, i: int) -> str:
     return text
 
 
-def network_block(network: Network, initial: dict[str, str] | None = None, outputs=(), name: str | None = None) -> Model:
+def stoichiometric_odes(network: Network) -> dict[str, str]:
+    """Species -> its ODE as the stoichiometric sum of the reaction rates ``v_<reaction>`` (``dy/dt = N v``)."""
+    return {s.name: _ode(network, i) for i, s in enumerate(network.species)}
+
+
+def network_block(network: Network, initial: dict[str, str] | None = None, outputs=(), name: str | None = None,
+                  odes: dict[str, str] | None = None, derived=()) -> Model:
     """The block of ``network``: its species as states, reaction rates as derived ``v_<reaction>``.
 
     ``initial`` maps species to initial-value expressions of the parameters (default 0);
-    ``outputs`` are :class:`OutputDef` records (readouts).
+    ``outputs`` are :class:`OutputDef` records (readouts).  ``odes`` may give a species'
+    ODE in a factored form instead of its stoichiometric sum (the same function, fewer
+    operations; :func:`stoichiometric_odes` is the sum to check it against), using the
+    extra ``derived`` quantities (:class:`Derived`).
     """
     initial = initial or {}
     rates = tuple(Derived(f"v_{r.name}", r.rate_law, "species unit per h",
@@ -51,8 +60,9 @@ def network_block(network: Network, initial: dict[str, str] | None = None, outpu
         parameters=network.parameters,
         inputs=tuple(Input(i.name, i.unit, i.description, 0.0) for i in network.inputs),
         states=tuple(StateDef(s.name, s.unit, s.description, initial.get(s.name, 0.0)) for s in network.species),
-        derived=tuple(Derived(d.name, d.expression, d.unit, d.description) for d in network.derived) + rates,
-        odes={s.name: _ode(network, i) for i, s in enumerate(network.species)},
+        derived=tuple(Derived(d.name, d.expression, d.unit, d.description) for d in network.derived) + rates
+        + tuple(derived),
+        odes={**stoichiometric_odes(network), **(odes or {})},
         outputs=tuple(outputs),
         description=network.description,
         references=network.references,
@@ -69,7 +79,27 @@ BASELINE = {
 _READOUTS = {"pEGFR": "Ra", "pERK": "ERKp", "pAKT": "AKTp", "pSTAT3": "pSc + pSn", "pSTAT3_nuclear": "pSn",
              "JAK": "J", "IL6": "IL6", "SOCS3": "SOCS3", "P": "P"}
 
+#: the network's ODEs factored as in the hand-written kernel (pkpd.signaling.egfr_jak_stat3.network_rhs):
+#: the same functions as the stoichiometric sums (tests check both ways), in the same floating-point order
+FACTORED_ODES = {
+    "R": "ks - v_R_activation + v_Ra_deactivation - kdeg_R*R - k_N*R",
+    "Ra": "v_R_activation - v_Ra_deactivation - kdeg_Ra*Ra - k_N*Ra",
+    "Rx": "k_N*(R + Ra) - kdeg_R*Rx",
+    "ERKp": "kE_on*(b_E + (1 - b_E)*e)*(1 - ERKp) - kE_off*ERKp",
+    "AKTp": "kA_on*(b_A + (1 - b_A)*e)*(1 - AKTp) - kA_off*AKTp",
+    "IL6": "k_IL6*(il6_drive - IL6)",
+    "J": "kJ_on*IL6*(1 - J)/(1 + SOCS3/K_SJ) - kJ_off*J",
+    "S": "-v_phos + v_pSTAT3c_dephos + v_pSTAT3n_dephos",
+    "pSc": "v_phos - v_pSTAT3_import - v_pSTAT3c_dephos",
+    "pSn": "v_pSTAT3_import - v_pSTAT3n_dephos",
+    "mS3": "k_mdeg*(b_m + (1 - b_m)*pSn/pSn0 - mS3)",
+    "SOCS3": "k_sdeg*(mS3 - SOCS3)",
+    "P": "k_P*(D - P)",
+}
+
 SIGNALING = network_block(
     net.NETWORK, BASELINE,
     outputs=tuple(OutputDef(k, _READOUTS[k], unit, desc) for k, (desc, unit) in net.READOUTS.items()),
-    name="egfr_jak_stat3")
+    name="egfr_jak_stat3", odes=FACTORED_ODES,
+    derived=(Derived("v_phos", "(kS_J*J*(1 - I_R) + kS_E*e*(1 - phi_EJ*I_R))*S", "fraction of total STAT3 per h",
+                     "STAT3 phosphorylation by JAK and by EGFR together"),))
