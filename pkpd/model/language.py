@@ -338,13 +338,16 @@ def _check_model(m: Model) -> None:
         parse("initial", s.name, _expr_text(s.initial), s.where, params | param_only | {"pi"},
               f"initial value of {s.name}")
     odes = dict(m.odes)
+    for name in odes:   # an ODE of an unknown state first: usually the typo behind a state without one
+        if name not in states:
+            where = m.locations.get(("ode", name)) or src
+            raise _fail(where if str(where) else src, f"d/dt({name})",
+                        f"'{name}' is not a state{_suggest(name, states)}")
     for s in m.states:
         if s.name not in odes:
             raise _fail(s.where if str(s.where) else src, s.name,
                         f"state without an ODE; write d/dt({s.name}) = ...")
     for name, text in odes.items():
-        if name not in states:
-            raise _fail(src, f"d/dt({name})", f"'{name}' is not a state{_suggest(name, states)}")
         where = m.locations.get(("ode", name)) or next((s.where for s in m.states if s.name == name), src)
         parse("ode", name, str(text), where, everything, f"d/dt({name})")
     for o in m.outputs:
