@@ -21,6 +21,7 @@ import numpy as np
 from pkpd.errors import InputError, ModelError
 from pkpd.model.codegen import kernel_module
 from pkpd.model.language import Model
+from pkpd.model.steady import solve_steady_states
 from pkpd.models.spec import ModelSpec, Output, Parameter, State
 
 __all__ = ["CompiledModel", "compile_model"]
@@ -95,10 +96,15 @@ class CompiledModel:
     def initial_states(self, P) -> np.ndarray:
         """Initial states (..., n_states) for parameter rows ``P`` (..., n_parameters).
 
+        States declared ``steady_state`` are solved for each row (:mod:`pkpd.model.steady`).
         Raises :class:`InputError` naming the state when an initial value is not finite
-        for some row (a baseline ``kin/kout`` with ``kout = 0``).
+        for some row (a baseline ``kin/kout`` with ``kout = 0``) or has no steady state.
         """
         Y0 = self.module.initial(P)
+        if self.model.steady_states:
+            names = self.model.steady_states
+            idx = [self.state_names.index(s) for s in names]
+            Y0 = solve_steady_states(self.rhs, self.jac, Y0, P, idx, names)
         bad = ~np.isfinite(Y0)
         if bad.any():
             k = int(np.argwhere(bad)[0][-1])

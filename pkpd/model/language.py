@@ -9,7 +9,9 @@ A :class:`Model` declares
   parameter with its default value, so every block also runs on its own;
 * **states** (:class:`StateDef`): unit and an initial value, a number or an expression
   of parameters and parameter-only derived quantities (a turnover baseline
-  ``R0 = kin/kout``);
+  ``R0 = kin/kout``), or ``steady_state`` (``steady_state(start)``): the value at which
+  the state settles drug-free from 0 (from ``start``), solved for each patient
+  (:mod:`pkpd.model.steady`);
 * **derived quantities** (:class:`Derived`): named expressions (concentrations, free
   fractions, drug effects), in any order: they are sorted by what they use, and a
   quantity that refers to itself, directly or through others, is an error;
@@ -72,7 +74,8 @@ from pkpd.model.expressions import RESERVED, Expression, ExpressionError, parse_
 from pkpd.models.spec import Parameter
 
 __all__ = ["Model", "Input", "StateDef", "Derived", "OutputDef", "DoseDef", "Where", "parse_model",
-           "load_model_file", "DOSE_MODIFIERS"]
+           "load_model_file", "DOSE_MODIFIERS", "STEADY_STATE", "is_steady_state",
+           "steady_state_start"]
 
 #: dosing modifiers a dosed state may set: keyword -> (NONMEM name, default)
 DOSE_MODIFIERS = {"bioavailability": ("F", 1.0), "lag": ("ALAG", 0.0), "rate": ("R", 0.0),
@@ -154,6 +157,28 @@ class DoseDef:
         return {k: getattr(self, k) for k in DOSE_MODIFIERS if getattr(self, k) is not None}
 
 
+#: the initial value that starts a state at the model's drug-free steady state (see :mod:`pkpd.model.steady`)
+STEADY_STATE = "steady_state"
+
+
+_STEADY_RE = re.compile(r"\s*steady_state\s*(?:\((?P<start>.*)\))?\s*", re.DOTALL)
+
+
+def is_steady_state(initial) -> bool:
+    """Whether a state's initial value is ``steady_state`` or ``steady_state(start)`` (solved per patient)."""
+    return isinstance(initial, str) and _STEADY_RE.fullmatch(initial) is not None
+
+
+def steady_state_start(initial) -> str:
+    """Where the search of a ``steady_state`` starts: the ``start`` of ``steady_state(start)``, else 0.
+
+    The start matters when the model conserves a total (free + bound + phosphorylated
+    STAT3): the steady state keeps the totals of the starting values.
+    """
+    start = _STEADY_RE.fullmatch(initial).group("start")
+    return start.strip() if start and start.strip() else "0"
+
+
 def _expr_text(value) -> str:
     return value if isinstance(value, str) else repr(float(value))
 
@@ -210,6 +235,11 @@ class Model:
     @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs)
+
+    @property
+    def steady_states(self) -> tuple[str, ...]:
+        """States whose initial value is ``steady_state``: solved per patient, drug-free."""
+        return tuple(s.name for s in self.states if is_steady_state(s.initial))
 
     @property
     def derived_order(self) -> tuple[str, ...]:
@@ -335,8 +365,9 @@ def _check_model(m: Model) -> None:
             param_only.add(name)
 
     for s in m.states:
-        parse("initial", s.name, _expr_text(s.initial), s.where, params | param_only | {"pi"},
-              f"initial value of {s.name}")
+        # steady_state(start): solved per patient from ``start`` (an expression of parameters, default 0)
+        text = steady_state_start(s.initial) if is_steady_state(s.initial) else _expr_text(s.initial)
+        parse("initial", s.name, text, s.where, params | param_only | {"pi"}, f"initial value of {s.name}")
     odes = dict(m.odes)
     for name in odes:   # an ODE of an unknown state first: usually the typo behind a state without one
         if name not in states:
