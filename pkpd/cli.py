@@ -42,7 +42,11 @@ def main():
 @click.argument("name", required=False)
 @_user_errors
 def models_cmd(name):
-    """List every model and drug with its parameters, units, values and sources (* = assumed)."""
+    """List every model and drug with its parameters, units, values and sources (* = assumed).
+
+    NAME may be a model written in the model language (a library name or a .model file):
+    its equations, parameters with units and sources, and its block graph are printed.
+    """
     from pkpd.models import MODELS, get_model
     from pkpd.models.drugs import DRUGS, get_drug
 
@@ -54,7 +58,13 @@ def models_cmd(name):
             click.echo(f"      source: {r['source']}")
 
     if name:
-        if ".py:" in name:  # a user model file (docs/user_models.md)
+        from pkpd.model.library import LIBRARY
+
+        if name in LIBRARY or name.endswith(".model"):   # written in the model language
+            from pkpd.model.language import load_model_file
+
+            _show_equations(LIBRARY[name] if name in LIBRARY else load_model_file(name))
+        elif ".py:" in name:  # a user model file (docs/user_models.md)
             from pkpd.usermodel import load_model
 
             spec = load_model(name)
@@ -72,10 +82,29 @@ def models_cmd(name):
     for key, spec in MODELS.items():
         show(f"model {key}: {spec.description}", spec.table())
         click.echo("")
+    from pkpd.model.library import LIBRARY
+
+    click.echo("written in the model language (pkpd models NAME prints the equations): " + ", ".join(LIBRARY))
+    click.echo("")
     for key, drug in DRUGS.items():
         show(f"drug {key} ({drug.structure})", drug.table())
         click.echo("")
     click.echo("* = assumed value (a guess or a calibration made for pkpd), not a published estimate")
+
+
+def _show_equations(model) -> None:
+    """A model in the language: its text (parameters with units and sources, ODEs) and its block graph."""
+    from pkpd.model.compose import block_graph
+
+    click.echo(model.equations(), nl=False)
+    if model.blocks:
+        click.echo("\n# block graph: block (its model) -> the blocks it drives")
+        graph = block_graph(model)
+        for b, meta in model.blocks.items():
+            click.echo(f"#   {b} ({meta['model']}) -> " + (", ".join(sorted(graph[b])) or "nothing"))
+        click.echo("# connections: input <- source")
+        for target, (source, _) in model.connections.items():
+            click.echo(f"#   {target} <- {source}")
 
 
 def _progress(quiet: bool):

@@ -143,3 +143,20 @@ def test_tumour_block_is_bitwise_the_hand_written_kernel():
             cm.rhs(0.0, y, q, a)
             tumor_simeoni_rhs(0.0, y, np.r_[p[:8], P_signal], b)
             np.testing.assert_array_equal(a, b)
+
+
+def test_cli_models_prints_equations_and_block_graph(tmp_path):
+    from click.testing import CliRunner
+
+    from pkpd.cli import main
+    from pkpd.model.language import parse_model
+
+    r = CliRunner().invoke(main, ["models", "tnbc_combination"])
+    assert r.exit_code == 0, r.output
+    assert "d/dt(tumor.X1) = tumor.growth - tumor.kill * tumor.X1" in r.output
+    assert "neratinib.CL [L/h] = 281" in r.output
+    assert "#   signaling (egfr_jak_stat3) -> tumor" in r.output
+    assert "#   tumor.P <- signaling.P" in r.output
+    # what it prints is the model: the equations part parses back to the same model
+    text = r.output.split("\n# block graph")[0] + "\n"
+    assert parse_model(text).canonical()["odes"] == TRIAL.canonical()["odes"]
