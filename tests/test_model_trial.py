@@ -24,6 +24,8 @@ from pkpd.model.library.tumor import SIMEONI
 from pkpd.models.tumor import initial_state, tumor_simeoni_rhs
 from pkpd.signaling import egfr_jak_stat3 as net
 
+from test_model_language import fd_jacobian
+
 N = system.N_STATES
 
 
@@ -87,17 +89,9 @@ def test_trial_jacobian_matches_finite_differences(trial, p_typical):
     for y in _random_states(rng, 10, y0):
         J = np.zeros((N, N))
         trial.jac(0.0, y, p_typical, J)
-        Jfd = np.zeros((N, N))
-        tumour_scale = max(1.0, np.abs(y[18:]).max())
-        for j in range(N):
-            h = 1e-6 * (tumour_scale if j >= 18 else max(1.0, abs(y[j])))
-            yp, ym = y.copy(), y.copy()
-            yp[j] += h
-            ym[j] -= h
-            f1, f2 = np.zeros(N), np.zeros(N)
-            trial.rhs(0.0, yp, p_typical, f1)
-            trial.rhs(0.0, ym, p_typical, f2)
-            Jfd[:, j] = (f1 - f2) / (2 * h)
+        # the tumour's states share one scale (their sum sets the growth law): steps relative to it
+        steps = 1e-6 * np.r_[np.maximum(1.0, np.abs(y[:18])), np.full(5, max(1.0, np.abs(y[18:]).max()))]
+        Jfd = fd_jacobian(trial, y, p_typical, steps)
         np.testing.assert_allclose(J, Jfd, rtol=1e-6, atol=1e-6)
 
 
