@@ -226,9 +226,10 @@ def pkpd_population_kernel(problem, idx, method, rtol, atol, ev=None):
     S = np.zeros((n, N_STATS), np.int64)
     status = np.zeros(n, np.int64)
     t_fail = np.zeros(n)
+    jac, analytic = problem.model.jacobian(opts.jacobian)
     integrate_population(problem.model.rhs, opts.solver.segment, Y0, P, *ev.kernel_args(),
                          np.zeros(n, np.int64), np.full(n, len(ev), np.int64), *ev.ss_args(),
-                         Y, opts.atol_array(problem.n_states), opts.opts_array(), S, status, t_fail)
+                         Y, opts.atol_array(problem.n_states), opts.opts_array(analytic), S, status, t_fail, jac)
     if status.any():
         raise RuntimeError(f"pkpd {method}: {int((status != 0).sum())} subjects failed (status {status.max()})")
     return Y, _stats(S)

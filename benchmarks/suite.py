@@ -308,7 +308,7 @@ def thread_scaling(problem, cfg: Config, method="dopri5", log=print):
 
 def overhead(problem, cfg: Config, method="dopri5"):
     """Split one ``simulate`` call: event table (Python), kernel (compiled), Dataset (Python)."""
-    from pkpd.simulate import _dataset, _event_table, _records_from_doses, _solver
+    from pkpd.simulate import _dataset, _event_table, _jacobian, _records_from_doses, _solver
     from pkpd.solvers._common import N_STATS
     from pkpd.solvers.integrate import integrate_subject
 
@@ -322,12 +322,13 @@ def overhead(problem, cfg: Config, method="dopri5"):
 
     ev = events()
     opts, segment, opts_arr, atol = _solver(dict(method=method, rtol=cfg.rtol, atol=cfg.atol), model.n_states)
+    jac = _jacobian(model, opts, opts_arr)
 
     def kernel():
         y_out = np.zeros((t.size, model.n_states))
         stats = np.zeros(N_STATS, np.int64)
         integrate_subject(model.rhs, segment, y0, p, *ev.kernel_args(), 0, len(ev), *ev.ss_args(),
-                          y_out, atol, opts_arr, stats)
+                          y_out, atol, opts_arr, stats, jac)
         return y_out, stats
 
     y_out, stats = kernel()
@@ -386,9 +387,10 @@ def radau_diagnostics(problem, cfg: Config, atols=(1e-8, 1e-9), log=print):
         for method in ("radau5", "dopri5"):
             opts = SolverOptions(method=method, rtol=cfg.rtol, atol=atol)
             stats = np.zeros(N_STATS, np.int64)
+            jac, analytic = problem.model.jacobian(opts.jacobian)
             integrate_subject(problem.model.rhs, opts.solver.segment, problem.Y0[0].copy(), p, *ev.kernel_args(),
                               0, len(ev), *ev.ss_args(), np.zeros((problem.times.size, n)),
-                              opts.atol_array(n), opts.opts_array(), stats)
+                              opts.atol_array(n), opts.opts_array(analytic), stats, jac)
             case[f"pkpd_{method}"] = dict(zip(("steps", "rejected", "rhs", "jac", "lu", "segments"),
                                               map(int, stats)))
         # scipy Radau, same restarts
@@ -431,9 +433,10 @@ def radau_diagnostics(problem, cfg: Config, atols=(1e-8, 1e-9), log=print):
                 opts = SolverOptions(method=method, rtol=cfg.rtol, atol=tuple(a))
                 stats = np.zeros(N_STATS, np.int64)
                 Y = np.zeros((problem.times.size, n))
+                jac, analytic = problem.model.jacobian(opts.jacobian)
                 integrate_subject(problem.model.rhs, opts.solver.segment, problem.Y0[0].copy(), p,
                                   *ev.kernel_args(), 0, len(ev), *ev.ss_args(), Y, opts.atol_array(n),
-                                  opts.opts_array(), stats)
+                                  opts.opts_array(analytic), stats, jac)
                 rec[method] = {"steps": int(stats[0]), "rhs": int(stats[2]),
                                "max_err": scaled_error(Y, _reference(problem, [0], cfg)[0])}
             out["pk_atol_sweep"].append(rec)

@@ -47,7 +47,7 @@ from pkpd.events import concatenate
 from pkpd.generic_scenario import ModelArm, ModelScenario, missed_stream, parameter_stream
 from pkpd.population import patient_rng
 from pkpd.regimens import TIME_TOL_H
-from pkpd.simulate import _event_table
+from pkpd.simulate import _event_table, _jacobian
 from pkpd.solvers import get_method
 from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
 from pkpd.solvers.integrate import integrate_population
@@ -188,6 +188,7 @@ def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: i
     opts = sc.solver
     method = get_method(opts.method)
     atol, opts_arr = opts.atol_array(model.n_states), opts.opts_array()
+    jac = _jacobian(model, opts, opts_arr)   # solver.jacobian: the model's analytic Jacobian or finite differences
     n_pat = P.shape[0]
     per_patient = (any(d.regimen.missed_probability > 0 for d in arm.dosing)
                    or any(_is_modifier(k) and v > 0 for k, v in sc.variability.items()))
@@ -231,7 +232,7 @@ def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: i
             st, tf = np.zeros(n_r, np.int64), np.zeros(n_r)
             integrate_population(model.rhs, segment, np.ascontiguousarray(Y0[rows]),
                                  np.ascontiguousarray(P[c][rows]), *ev.kernel_args(), start[rows], end[rows],
-                                 *ev.ss_args(), Yr, atol, opts_arr, Sr, st, tf)
+                                 *ev.ss_args(), Yr, atol, opts_arr, Sr, st, tf, jac)
             Y[rows] = Yr
             S[c.start + rows] = Sr
             status[c.start + rows] = st

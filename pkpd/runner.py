@@ -44,7 +44,7 @@ from pkpd.periodic import (MAX_PERIOD_H, TABLE_SPACING_H, applies as periodic_ap
                            integrate_periodic, periodic_tail, regimen_period)
 from pkpd.population import sample_parameters
 from pkpd.scenario import Arm, Scenario
-from pkpd.simulate import _event_table, _records_from_doses, integrate_rows
+from pkpd.simulate import _event_table, _jacobian, _records_from_doses, integrate_rows
 from pkpd.solvers import get_method
 from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
 from pkpd.solvers.integrate import integrate_population
@@ -308,6 +308,7 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     S = np.zeros((n_pat, N_STATS), np.int64)
     status, t_fail = out["status"], out["t_fail"]
     atol, opts_arr = opts.atol_array(N_STATES), opts.opts_array()
+    jac = _jacobian(SYSTEM, opts, opts_arr)   # solver.jacobian: SYSTEM's analytic Jacobian or finite differences
     fallback = 0
 
     converged_h = np.full(n_pat, np.nan)
@@ -320,7 +321,7 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
         def run_system(Y0s, Ps, ev_, out_t):
             if closed:
                 return integrate_closed_form(seg, Y0s, Ps, ev_, out_t, atol, opts_arr)
-            return integrate_rows(SYSTEM.rhs, seg, Y0s, Ps, ev_, out_t.size, atol, opts_arr)
+            return integrate_rows(SYSTEM.rhs, seg, Y0s, Ps, ev_, out_t.size, atol, opts_arr, jac)
 
         if tail is not None:
             converged_h[sl] = integrate_periodic(tail, run_system, Y0[sl], P[sl], doses, P[0], t, ev, Y, S[sl],
@@ -332,7 +333,7 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
             n_c = sl.stop - sl.start
             integrate_population(SYSTEM.rhs, seg, Y0[sl], P[sl], *ev.kernel_args(),
                                  np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64), *ev.ss_args(),
-                                 Y, atol, opts_arr, S[sl], status[sl], t_fail[sl])
+                                 Y, atol, opts_arr, S[sl], status[sl], t_fail[sl], jac)
 
     for c0 in range(0, n_pat, PATIENT_CHUNK):
         c = slice(c0, min(c0 + PATIENT_CHUNK, n_pat))

@@ -25,8 +25,8 @@ key                 unit        meaning (default)
 ``sweep``           base units  ``<drug>.<regimen key>`` or ``<block>.<name>``:
                                 list of values; cartesian product ({})
 ``solver``          --          ``{method, rtol, atol, max_steps, first_step,
-                                max_step, periodic, pk}`` (dopri5, 1e-6, 1e-9,
-                                100000, 0, inf, true, auto)
+                                max_step, periodic, pk, jacobian}`` (dopri5,
+                                1e-6, 1e-9, 100000, 0, inf, true, auto, auto)
 ``evaluation``      h           ``{window: [start, end]}`` (the last 7 d)
 ``biopsies``        h           times of biopsy readouts ([])
 ``scan_every``      h           tumour assessment interval (8 weeks)
@@ -1324,8 +1324,14 @@ def _arm_from_dict(d: object, path: str) -> Arm:
 
 
 def _solver_from_dict(d: object, keys: tuple[str, ...] = SOLVER_KEYS) -> SolverOptions:
-    m = _mapping(d, "solver", keys)
     kw: dict[str, object] = {}
+    # solver.jacobian (auto | analytic | numeric; SolverOptions checks it) is taken out before
+    # the key check, so SOLVER_KEYS and the "valid keys" it lists in errors stay as they were
+    if isinstance(d, Mapping) and "jacobian" in d:
+        j = d["jacobian"]
+        kw["jacobian"] = j.strip().lower() if isinstance(j, str) else j
+        d = {k: v for k, v in d.items() if k != "jacobian"}
+    m = _mapping(d, "solver", keys)
     if "method" in m:
         method = m["method"]
         kw["method"] = method.strip().lower() if isinstance(method, str) else method

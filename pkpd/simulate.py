@@ -22,7 +22,9 @@ from pkpd.errors import DataError, InputError, SolverError
 from pkpd.events import EventTable, build_events, concatenate
 from pkpd.models.spec import ModelSpec
 from pkpd.solvers import SolverOptions, get_method
-from pkpd.solvers._common import N_STATS, ST_JAC, ST_LU, ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS
+from pkpd.solvers._common import (
+    N_STATS, OPT_JACOBIAN, ST_JAC, ST_LU, ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, no_jacobian,
+)
 from pkpd.solvers.integrate import integrate_population, integrate_subject
 from pkpd.solvers.status import SolverStatus
 
@@ -117,6 +119,18 @@ def _solver(solver, n_states):
     return opts, get_method(opts.method).segment, opts.opts_array(), opts.atol_array(n_states)
 
 
+def _jacobian(model: ModelSpec, opts: SolverOptions, opts_arr: np.ndarray):
+    """The ``jac`` argument of the driver for ``model`` under ``opts.jacobian``; sets ``opts_arr[OPT_JACOBIAN]``.
+
+    The model's analytic Jacobian (flag 1) or the placeholder ``no_jacobian`` (flag 0,
+    finite differences): :meth:`pkpd.models.spec.ModelSpec.jacobian`, which raises
+    InputError for ``analytic`` on a model without one.
+    """
+    jac, analytic = model.jacobian(opts.jacobian)
+    opts_arr[OPT_JACOBIAN] = 1.0 if analytic else 0.0
+    return jac
+
+
 # ----------------------------------------------------------------------------- datasets
 def _dataset(model: ModelSpec, y: np.ndarray, p: np.ndarray, dims: tuple, coords: dict,
              opts: SolverOptions, stats: np.ndarray) -> xr.Dataset:
@@ -138,19 +152,28 @@ def _dataset(model: ModelSpec, y: np.ndarray, p: np.ndarray, dims: tuple, coords
 
 
 def integrate_rows(rhs, segment, Y0: np.ndarray, P: np.ndarray, ev: EventTable, n_out: int, atol: np.ndarray,
-                   opts: np.ndarray):
+                   opts: np.ndarray, jac=None):
     """Integrate subjects (rows of ``Y0`` and ``P``) through one shared event table in the compiled threads.
 
+    ``jac`` is the analytic Jacobian of ``rhs`` (:data:`pkpd.signatures.JAC_SIGNATURE`), used
+    when ``opts[OPT_JACOBIAN]`` is 1; None: ``rhs`` has none, finite differences whatever
+    the flag (a run's options may serve several right-hand sides: the closed-form and
+    periodic paths call this with their own).
     Returns ``(Y, stats, status, t_reached)``: outputs (n, n_out, n_states), step counters
     (n, N_STATS), status codes (0 = success) and the time each reached (h).
     """
+    if jac is None:
+        jac = no_jacobian
+        if opts[OPT_JACOBIAN] != 0.0:
+            opts = opts.copy()
+            opts[OPT_JACOBIAN] = 0.0
     n = Y0.shape[0]
     Y = np.zeros((n, n_out, Y0.shape[1]))
     S = np.zeros((n, N_STATS), np.int64)
     status, t_reached = np.zeros(n, np.int64), np.zeros(n)
     integrate_population(rhs, segment, np.ascontiguousarray(Y0), np.ascontiguousarray(P), *ev.kernel_args(),
                          np.zeros(n, np.int64), np.full(n, len(ev), np.int64), *ev.ss_args(),
-                         Y, atol, opts, S, status, t_reached)
+                         Y, atol, opts, S, status, t_reached, jac)
     return Y, S, status, t_reached
 
 
@@ -188,10 +211,11 @@ def simulate(model: ModelSpec, doses: Sequence[Dose], times, params: Mapping[str
     rec = _records_from_doses(doses, t)
     ev = _event_table(model, rec, p, dose_modifiers, lambda k: f"doses (t={rec['time'][k]:g} h)")
     opts, segment, opts_arr, atol = _solver(solver, model.n_states)
+    jac = _jacobian(model, opts, opts_arr)
     y_out = np.zeros((len(t), model.n_states))
     stats = np.zeros(N_STATS, np.int64)
     status, t_reached = integrate_subject(model.rhs, segment, y_init, p, *ev.kernel_args(), 0, len(ev),
-                                          *ev.ss_args(), y_out, atol, opts_arr, stats)
+                                          *ev.ss_args(), y_out, atol, opts_arr, stats, jac)
     _raise_on_failure(status, t_reached)
     return _dataset(model, y_out, p, ("time",), {"time": ("time", t, {"units": "h", "long_name": "time"})},
                     opts, stats)
@@ -221,6 +245,7 @@ def simulate_population(model: ModelSpec, doses: Sequence[Dose], times, P: np.nd
     rec = _records_from_doses(doses, t)
     ev = _event_table(model, rec, P[0], dose_modifiers, lambda k: f"doses (t={rec['time'][k]:g} h)")
     opts, segment, opts_arr, atol = _solver(solver, model.n_states)
+    jac = _jacobian(model, opts, opts_arr)
     Y_out = np.zeros((n_sub, len(t), model.n_states))
     STATS = np.zeros((n_sub, N_STATS), np.int64)
     status = np.zeros(n_sub, np.int64)
@@ -228,7 +253,7 @@ def simulate_population(model: ModelSpec, doses: Sequence[Dose], times, P: np.nd
     start = np.zeros(n_sub, np.int64)
     end = np.full(n_sub, len(ev), np.int64)
     integrate_population(model.rhs, segment, Y0, P, *ev.kernel_args(), start, end, *ev.ss_args(),
-                         Y_out, atol, opts_arr, STATS, status, t_fail)
+                         Y_out, atol, opts_arr, STATS, status, t_fail, jac)
     if raise_on_failure:
         bad = np.flatnonzero(status)
         if bad.size:
@@ -257,6 +282,7 @@ def simulate_data(model: ModelSpec, data: NonmemData, params: Mapping[str, float
     """
     p = model.pack(params)
     opts, segment, opts_arr, atol = _solver(solver, model.n_states)
+    jac = _jacobian(model, opts, opts_arr)
     c = data.columns
     tables, rows_of = [], []
     for subject in data.subjects:
@@ -280,7 +306,7 @@ def simulate_data(model: ModelSpec, data: NonmemData, params: Mapping[str, float
     P = np.repeat(p[None, :], n_sub, axis=0)
     Y0 = np.repeat(model.y0()[None, :], n_sub, axis=0)
     integrate_population(model.rhs, segment, Y0, P, *ev.kernel_args(), start, end, *ev.ss_args(),
-                         Y_out, atol, opts_arr, STATS, status, t_fail)
+                         Y_out, atol, opts_arr, STATS, status, t_fail, jac)
     for s in np.flatnonzero(status):
         _raise_on_failure(status[s], t_fail[s], subject=f"ID {data.subjects[s]:g}")
     y = np.zeros((len(data), model.n_states))

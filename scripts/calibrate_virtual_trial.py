@@ -77,7 +77,7 @@ from pkpd.population import patient_rng
 from pkpd.scenario import load_scenario
 from pkpd.simulate import _event_table, _records_from_doses
 from pkpd.solvers import get_method
-from pkpd.solvers._common import N_STATS
+from pkpd.solvers._common import N_STATS, no_jacobian
 from pkpd.solvers.integrate import integrate_population
 from pkpd.system import N_STATES, PATHS, S_P, SYSTEM, dose_modifiers, initial_states
 from pkpd.trial import scan_times
@@ -191,7 +191,7 @@ def simulate_signal(P: np.ndarray, arm: str, days: int = SIGNAL_DAYS) -> np.ndar
     status, t_fail = np.zeros(n, np.int64), np.zeros(n)
     integrate_population(SYSTEM.rhs, get_method(opts.method).segment, Y0, P, *ev.kernel_args(),
                          np.zeros(n, np.int64), np.full(n, len(ev), np.int64), *ev.ss_args(), Y,
-                         opts.atol_array(N_STATES), opts.opts_array(), S, status, t_fail)
+                         opts.atol_array(N_STATES), opts.opts_array(), S, status, t_fail, no_jacobian)
     if status.any():
         raise RuntimeError(f"signal simulation failed for {arm}, patient {int(np.flatnonzero(status)[0])}")
     return Y[:, :, S_P].copy()

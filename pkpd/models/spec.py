@@ -3,7 +3,8 @@
 A :class:`ModelSpec` lists the model's states, parameters and outputs with their
 units, meanings and sources, and holds one module-level ``@njit(cache=True)``
 right-hand side ``rhs(t, y, p, dydt)`` that works on flat float64 arrays in the
-order given here.  Everything in Python (names, units, defaults, validation,
+order given here, and optionally its analytic Jacobian ``jac(t, y, p, J)`` for the
+implicit solvers.  Everything in Python (names, units, defaults, validation,
 labels of outputs) is derived from the spec; the kernel only sees arrays.
 
 Internal units: time in h, doses and amounts in mg (or model-specific amount
@@ -19,7 +20,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from pkpd.errors import InputError, ModelError
-from pkpd.signatures import RHS_SIGNATURE
+from pkpd.signatures import JAC_SIGNATURE, RHS_SIGNATURE
 
 __all__ = ["Parameter", "State", "Output", "ModelSpec"]
 
@@ -79,6 +80,16 @@ class Output:
     description: str
 
 
+def _compile_for(fn, signature) -> None:
+    """Compile the Numba dispatcher ``fn`` for ``signature`` unless it already is.
+
+    A dispatcher decorated with explicit signatures (``@njit(JAC_SIGNATURE)``) refuses
+    ``compile`` even for a signature it has, so that case is checked first.
+    """
+    if tuple(signature.args) not in [tuple(s) for s in fn.signatures]:
+        fn.compile(signature)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A complete model: states, parameters, outputs and the compiled right-hand side.
@@ -93,6 +104,12 @@ class ModelSpec:
         arrays ``y`` of shape (..., n_states) and ``p`` of shape (..., n_parameters)
         broadcastable against it; returns one array per declared output.
     description, references : text for documentation.
+    jac : optional ``@njit`` function ``jac(t, y, p, J)``, the analytic Jacobian: writes
+        ``J[i, j] = d(dy_i/dt)/dy_j`` (per h) into ``J`` (n_states, n_states), which the
+        solvers zero before each call (only non-zero entries need writing).  Compiled here
+        for :data:`pkpd.signatures.JAC_SIGNATURE`; radau5 and rodas3 call it instead of
+        differencing ``rhs`` (``solver.jacobian``, see :meth:`jacobian`).  None (the
+        default): no analytic Jacobian, finite differences.
     """
 
     name: str
@@ -103,6 +120,7 @@ class ModelSpec:
     output_fn: Callable | None = None
     description: str = ""
     references: tuple[str, ...] = ()
+    jac: Callable | None = None
     _state_index: dict = field(init=False, repr=False, compare=False)
     _param_index: dict = field(init=False, repr=False, compare=False)
 
@@ -116,8 +134,12 @@ class ModelSpec:
             raise ModelError(f"model {self.name}: outputs declared but no output_fn given")
         if not hasattr(self.rhs, "compile"):
             raise ModelError(f"model {self.name}: rhs must be a Numba @njit function")
-        # The solvers receive rhs as a function pointer of this exact signature.
-        self.rhs.compile(RHS_SIGNATURE)
+        # The solvers receive rhs (and jac) as function pointers of these exact signatures.
+        _compile_for(self.rhs, RHS_SIGNATURE)
+        if self.jac is not None:
+            if not hasattr(self.jac, "compile"):
+                raise ModelError(f"model {self.name}: jac must be a Numba @njit function")
+            _compile_for(self.jac, JAC_SIGNATURE)
         object.__setattr__(self, "_state_index", {s.name: i for i, s in enumerate(self.states)})
         object.__setattr__(self, "_param_index", {p.name: i for i, p in enumerate(self.parameters)})
 
@@ -156,6 +178,39 @@ class ModelSpec:
 
     def parameter(self, name: str) -> Parameter:
         return self.parameters[self.parameter_index(name)]
+
+    # ------------------------------------------------------------------ Jacobian
+    @property
+    def has_jacobian(self) -> bool:
+        """Whether the model comes with an analytic Jacobian (``jac``)."""
+        return self.jac is not None
+
+    def jacobian(self, mode: str = "auto") -> tuple[Callable, bool]:
+        """``(jac kernel, analytic)`` for the driver's ``jac`` argument and ``opts[OPT_JACOBIAN]``.
+
+        ``mode`` is ``solver.jacobian``: ``"auto"`` the analytic Jacobian when the model
+        has one, else finite differences; ``"analytic"`` the model's (InputError when it has
+        none); ``"numeric"`` finite differences.  With ``analytic`` False the kernel is the
+        placeholder :func:`pkpd.solvers._common.no_jacobian` (never called).  Pass the
+        flag to :meth:`pkpd.solvers.SolverOptions.opts_array`.
+
+        Raises
+        ------
+        InputError
+            ``solver.jacobian: analytic, but model NAME has no analytic Jacobian ...``, or a
+            mode that is not one of auto, analytic, numeric.
+        """
+        from pkpd.solvers import JACOBIAN_MODES
+        from pkpd.solvers._common import no_jacobian
+
+        if not isinstance(mode, str) or mode not in JACOBIAN_MODES:
+            raise InputError("solver.jacobian", f"must be one of {', '.join(JACOBIAN_MODES)}", repr(mode))
+        if mode == "analytic" and self.jac is None:
+            raise InputError("solver.jacobian", f"analytic, but model {self.name} has no analytic Jacobian "
+                             "(use auto or numeric)", show_value=False)
+        if mode != "numeric" and self.jac is not None:
+            return self.jac, True
+        return no_jacobian, False
 
     # ------------------------------------------------------------------ arrays for kernels
     def y0(self) -> np.ndarray:

@@ -5,7 +5,7 @@ for :data:`pkpd.signatures.SEGMENT_SIGNATURE` (so the driver takes it as a
 first-class function and caches once, whatever the model)::
 
     status, t_reached = segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1,
-                                y_out, atol, opts, stats)
+                                y_out, atol, opts, stats, jac)
 
 It integrates ``dy/dt = rhs(t, y, p, dydt) + rate`` over one stretch without
 discontinuities, ``t0 < t1`` (h); ``rhs`` is compiled for
@@ -20,6 +20,12 @@ discontinuities, ``t0 < t1`` (h); ``rhs`` is compiled for
 * ``atol`` : float64 (n,); ``opts`` : float64 (N_OPTS,), see
   :func:`pkpd.solvers._common.make_opts`; ``stats`` : int64 (N_STATS,) counters,
   incremented (steps, rejections, rhs calls, Jacobians, LU factorisations, segments);
+* ``jac`` : the model's analytic Jacobian ``jac(t, y, p, J)``
+  (:data:`pkpd.signatures.JAC_SIGNATURE`, ``J[i, j] = d(dy_i/dt)/dy_j`` per h), called
+  by radau5 and rodas3 instead of finite differences when ``opts[OPT_JACOBIAN]`` is 1;
+  otherwise :func:`pkpd.solvers._common.no_jacobian` (never called).  It may be left
+  out (the segments are also compiled for the 14 arguments before it): finite
+  differences.  dopri5 ignores it;
 * ``status`` : a :class:`pkpd.solvers.status.SolverStatus` value (0 = success).
 
 :data:`SOLVERS` maps the names used in scenarios to :class:`Method` records;
@@ -75,11 +81,11 @@ SOLVERS: dict[str, Method] = {
         "Dormand-Prince 5(4), explicit, for non-stiff systems (the default)"),
     "radau5": Method(
         "radau5", _radau5.radau5_segment, _radau5.ORDER, _radau5.STIFF,
-        "Radau IIA order 5, implicit, for stiff systems (finite-difference Jacobian)"),
+        "Radau IIA order 5, implicit, for stiff systems (analytic or finite-difference Jacobian)"),
     "rodas3": Method(
         "rodas3", _rodas3.rodas3_segment, _rodas3.ORDER, _rodas3.STIFF,
         "Rodas3 Rosenbrock order 3, linearly implicit, for stiff systems at loose tolerances "
-        "(one LU per step; finite-difference Jacobian)"),
+        "(one LU per step; analytic or finite-difference Jacobian)"),
 }
 
 
@@ -110,6 +116,9 @@ def _real(path: str, value: object) -> float:
 
 #: values of ``SolverOptions.pk``
 PK_PATHS = ("auto", "ode", "closed_form")
+
+#: values of ``SolverOptions.jacobian``
+JACOBIAN_MODES = ("auto", "analytic", "numeric")
 
 # The smallest rtol a float64 solver can honour (scipy's validate_tol uses the same floor).
 MIN_RTOL = 100 * float(np.finfo(np.float64).eps)
@@ -144,6 +153,11 @@ class SolverOptions:
         exact, the solver carries the network and tumour only) or ``"auto"``
         (closed form for the stiff methods, which it makes about twice as fast, ODE for
         dopri5, which it makes slower); ignored elsewhere.
+    jacobian : str
+        Where radau5 and rodas3 get the Jacobian ``df/dy``: ``"analytic"`` the model's
+        own (an error for a model without one), ``"numeric"`` forward differences of the
+        right-hand side (n evaluations per Jacobian), ``"auto"`` analytic when the model
+        has one (:meth:`pkpd.models.spec.ModelSpec.jacobian`); ignored by dopri5.
 
     Examples
     --------
@@ -160,6 +174,7 @@ class SolverOptions:
     max_step: float = math.inf
     periodic: bool = True
     pk: str = "auto"
+    jacobian: str = "auto"
 
     def __post_init__(self) -> None:
         get_method(self.method)
@@ -212,6 +227,10 @@ class SolverOptions:
             raise InputError("solver.pk", f"must be one of {', '.join(PK_PATHS)}",
                              "nothing (null)" if self.pk is None else repr(self.pk))
 
+        if not isinstance(self.jacobian, str) or self.jacobian not in JACOBIAN_MODES:
+            raise InputError("solver.jacobian", f"must be one of {', '.join(JACOBIAN_MODES)}",
+                             "nothing (null)" if self.jacobian is None else repr(self.jacobian))
+
     @property
     def closed_form_pk(self) -> bool:
         """Whether the coupled system's PK is evaluated in closed form (``pk``, and for ``auto`` the method)."""
@@ -222,9 +241,14 @@ class SolverOptions:
         """The registered :class:`Method` named by ``method``."""
         return SOLVERS[self.method]
 
-    def opts_array(self) -> np.ndarray:
-        """The float64 ``opts`` array, shape (N_OPTS,), that segment functions read."""
-        return make_opts(self.rtol, self.max_steps, self.first_step, self.max_step)
+    def opts_array(self, analytic_jacobian: bool = False) -> np.ndarray:
+        """The float64 ``opts`` array, shape (N_OPTS,), that segment functions read.
+
+        ``analytic_jacobian`` sets ``OPT_JACOBIAN``: the implicit solvers then call the
+        ``jac`` passed to the driver (pass the model's; see :meth:`pkpd.models.spec.ModelSpec.jacobian`).
+        """
+        return make_opts(self.rtol, self.max_steps, self.first_step, self.max_step,
+                         analytic_jacobian=analytic_jacobian)
 
     def atol_array(self, n_states: int) -> np.ndarray:
         """Absolute tolerances as a float64 array of shape (n_states,).
@@ -242,4 +266,5 @@ class SolverOptions:
         return np.array(self.atol, dtype=np.float64)
 
 
-__all__ = ["SOLVERS", "Method", "SolverOptions", "SolverStatus", "get_method", "MIN_RTOL", "PK_PATHS"]
+__all__ = ["SOLVERS", "Method", "SolverOptions", "SolverStatus", "get_method", "MIN_RTOL", "PK_PATHS",
+           "JACOBIAN_MODES"]

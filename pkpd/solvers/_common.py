@@ -4,13 +4,20 @@ Every solver module exposes one ``@njit(cache=True)`` *segment* function with th
 signature documented in :mod:`pkpd.solvers`::
 
     status, t_reached = segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1,
-                                y_out, atol, opts, stats)
+                                y_out, atol, opts, stats, jac)
 
 It integrates ``dy/dt = rhs(t, y, p) + rate`` from ``t0`` to ``t1`` (a stretch with
 no discontinuity), overwrites ``y`` with the state at ``t1``, and writes the dense
 output at ``out_t[m]`` (``t0 < out_t[m] < t1``, for ``m0 <= m < m1``) into
 ``y_out[out_row[m], :]``.  Output times never shorten a step, so they never change
 the solution.
+
+``jac(t, y, p, J)`` (:data:`pkpd.signatures.JAC_SIGNATURE`) is the model's analytic
+Jacobian ``J[i, j] = d(dy_i/dt)/dy_j`` (per h), or the placeholder
+:func:`no_jacobian`; the implicit solvers call it instead of differencing ``rhs``
+when ``opts[OPT_JACOBIAN]`` is 1 (0: finite differences, ``jac`` never called; the
+explicit dopri5 ignores both).  It may be left out of a direct call (the segment
+functions are also compiled without it): finite differences.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from pkpd.signatures import JAC_SIGNATURE
 from pkpd.solvers.status import MAX_STEPS, NON_FINITE, STEP_TOO_SMALL, SUCCESS
 
 # ---- layout of the float64 ``opts`` array --------------------------------------
@@ -26,13 +34,14 @@ OPT_MAX_STEPS = 1     # steps (accepted + rejected) allowed per subject, all seg
 OPT_FIRST_STEP = 2    # first step in h; 0 selects it automatically after every restart
 OPT_MAX_STEP = 3      # largest step in h (inf for none)
 OPT_SS_MAX_CYCLES = 4  # dosing cycles allowed to reach steady state (SS=1/2 records)
-N_OPTS = 5
+OPT_JACOBIAN = 5      # Jacobian of the implicit solvers: 0 finite differences, 1 the analytic ``jac``
+N_OPTS = 6
 
 # ---- layout of the int64 ``stats`` array ---------------------------------------
 ST_STEPS = 0      # accepted steps
 ST_REJECTED = 1   # rejected steps
 ST_RHS = 2        # right-hand-side evaluations (Jacobian columns included)
-ST_JAC = 3        # Jacobian evaluations
+ST_JAC = 3        # Jacobian evaluations (finite-difference or analytic)
 ST_LU = 4         # LU decompositions
 ST_SEGMENTS = 5   # restarts (segments between discontinuities)
 N_STATS = 6
@@ -44,15 +53,44 @@ MAX_FACTOR = 10.0  # never grow a step by more than 10x at once
 
 
 def make_opts(rtol: float, max_steps: int, first_step: float, max_step: float,
-              ss_max_cycles: int = 5000) -> np.ndarray:
-    """Pack solver options into the float64 array the kernels read."""
+              ss_max_cycles: int = 5000, analytic_jacobian: bool = False) -> np.ndarray:
+    """Pack solver options into the float64 array the kernels read.
+
+    ``rtol`` (1), ``max_steps`` (count), ``first_step`` and ``max_step`` (h),
+    ``ss_max_cycles`` (count); ``analytic_jacobian`` sets ``OPT_JACOBIAN`` (call the
+    ``jac`` argument instead of finite differences: only with a real Jacobian kernel).
+    """
     opts = np.zeros(N_OPTS)
     opts[OPT_RTOL] = rtol
     opts[OPT_MAX_STEPS] = max_steps
     opts[OPT_FIRST_STEP] = first_step
     opts[OPT_MAX_STEP] = max_step
     opts[OPT_SS_MAX_CYCLES] = ss_max_cycles
+    opts[OPT_JACOBIAN] = 1.0 if analytic_jacobian else 0.0
     return opts
+
+
+@njit(JAC_SIGNATURE, cache=True)
+def no_jacobian(t, y, p, J):
+    """Placeholder for the ``jac`` argument of a model without an analytic Jacobian: does nothing.
+
+    Passed with ``opts[OPT_JACOBIAN] = 0`` (finite differences), so it is never called.
+    """
+
+
+@njit(cache=True)
+def analytic_jacobian(jac, t, y, p, J, stats):
+    """``J = d(dy/dt)/dy`` (per h) at ``(t, y)`` from the model's ``jac``; counts one Jacobian.
+
+    ``J`` is zeroed first, so a ``jac`` may write only its non-zero entries.  No
+    right-hand-side evaluation (infusion rates do not depend on ``y``).
+    """
+    n = y.shape[0]
+    for i in range(n):
+        for j in range(n):
+            J[i, j] = 0.0
+    jac(t, y, p, J)
+    stats[ST_JAC] += 1
 
 
 @njit(cache=True)

@@ -20,7 +20,7 @@ from pkpd.solvers._common import (
     MAX_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, ST_REJECTED, ST_RHS, ST_SEGMENTS,
     ST_STEPS, add_rate, all_finite, any_rate, error_norm, eval_rhs, initial_step, next_step, step_factor,
 )
-from pkpd.signatures import SEGMENT_SIGNATURE
+from pkpd.signatures import SEGMENT_SIGNATURE, SEGMENT_SIGNATURE_NO_JAC
 from pkpd.solvers.status import NON_FINITE, SUCCESS
 
 ORDER = 5
@@ -82,11 +82,12 @@ def _dense(t, h, y, K, t_eval, out):
         out[i] = y[i] + h * acc
 
 
-@njit(SEGMENT_SIGNATURE, cache=True)
-def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats):
+@njit([SEGMENT_SIGNATURE, SEGMENT_SIGNATURE_NO_JAC], cache=True)
+def dopri5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats, jac=None):
     """Integrate ``dy/dt = rhs + rate`` from ``t0`` to ``t1`` with Dormand–Prince 5(4).
 
-    See :mod:`pkpd.solvers._common` for the argument contract.  Returns
+    See :mod:`pkpd.solvers._common` for the argument contract; an explicit method,
+    it ignores ``jac`` and ``opts[OPT_JACOBIAN]``.  Returns
     ``(status, t_reached)``; on success ``t_reached == t1`` and ``y`` holds y(t1).
     """
     n = y.shape[0]

@@ -46,7 +46,7 @@ _SS_NEWTON_ITERS = 50
 
 
 @njit(cache=True)
-def _advance(rhs, segment, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats):
+def _advance(rhs, segment, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats, jac):
     """Call the solver from t0 to t1, except across spans too short to resolve in floating point.
 
     Event times computed in floating point (e.g. TIME + F*AMT/RATE against TIME + II)
@@ -63,17 +63,19 @@ def _advance(rhs, segment, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, at
         for i in range(n):
             y[i] += (t1 - t0) * f[i]
         return SUCCESS, t1
-    return segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats)
+    return segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats, jac)
 
 
 @njit(cache=True)
-def _cycle(rhs, segment, x, p, ii, r0, ph, kind, cmt, val, c0, c1, atol, opts, stats, dummy_t, dummy_row, dummy_out):
+def _cycle(rhs, segment, x, p, ii, r0, ph, kind, cmt, val, c0, c1, atol, opts, stats, dummy_t, dummy_row, dummy_out,
+           jac):
     """Advance ``x`` over one dosing interval ``ii`` of a steady-state cycle; returns status."""
     rate = r0.copy()
     t = 0.0
     for c in range(c0, c1):
         if ph[c] > t:
-            st, _ = _advance(rhs, segment, t, ph[c], x, p, rate, dummy_t, dummy_row, 0, 0, dummy_out, atol, opts, stats)
+            st, _ = _advance(rhs, segment, t, ph[c], x, p, rate, dummy_t, dummy_row, 0, 0, dummy_out, atol, opts,
+                             stats, jac)
             if st != SUCCESS:
                 return st
             t = ph[c]
@@ -82,7 +84,8 @@ def _cycle(rhs, segment, x, p, ii, r0, ph, kind, cmt, val, c0, c1, atol, opts, s
         else:  # a change of infusion rate within the interval
             rate[cmt[c]] += val[c]
     if ii > t:
-        st, _ = _advance(rhs, segment, t, ii, x, p, rate, dummy_t, dummy_row, 0, 0, dummy_out, atol, opts, stats)
+        st, _ = _advance(rhs, segment, t, ii, x, p, rate, dummy_t, dummy_row, 0, 0, dummy_out, atol, opts, stats,
+                         jac)
         if st != SUCCESS:
             return st
     return SUCCESS
@@ -155,7 +158,7 @@ def _constant_infusion_ss(rhs, x, p, r0, atol, opts, stats):
 
 
 @njit(cache=True)
-def _steady_state(rhs, segment, x, p, ii, r0, ph, kind, cmt, val, c0, c1, atol, opts, stats):
+def _steady_state(rhs, segment, x, p, ii, r0, ph, kind, cmt, val, c0, c1, atol, opts, stats, jac):
     """Overwrite ``x`` (the starting state) with the periodic steady state at the interval start."""
     n = x.shape[0]
     if ii <= 0.0:
@@ -171,7 +174,7 @@ def _steady_state(rhs, segment, x, p, ii, r0, ph, kind, cmt, val, c0, c1, atol, 
         for i in range(n):
             x_prev[i] = x[i]
         st = _cycle(rhs, segment, x, p, ii, r0, ph, kind, cmt, val, c0, c1, atol, opts, stats,
-                    dummy_t, dummy_row, dummy_out)
+                    dummy_t, dummy_row, dummy_out, jac)
         if st != SUCCESS:
             return st
         d = 0.0
@@ -192,7 +195,7 @@ def _steady_state(rhs, segment, x, p, ii, r0, ph, kind, cmt, val, c0, c1, atol, 
 @njit(SUBJECT_SIGNATURE, cache=True)
 def integrate_subject(rhs, segment, y0, p, ev_time, ev_kind, ev_cmt, ev_value, ev_id, ev_src, e0, e1,
                       inf_rate, ss_ii, ss_r0, ss_ptr, cy_phase, cy_kind, cy_cmt, cy_value,
-                      y_out, atol, opts, stats):
+                      y_out, atol, opts, stats, jac):
     """Integrate one subject through events ``e0 .. e1-1`` of the event table.
 
     Parameters
@@ -208,6 +211,12 @@ def integrate_subject(rhs, segment, y0, p, ev_time, ev_kind, ev_cmt, ev_value, e
         events ``cy_*[ss_ptr[s]:ss_ptr[s+1]]`` at phases ``cy_phase`` (h).
     y_out : (n_out, n_states) filled at the OUT events.
     atol : (n_states,); opts : solver options; stats : (N_STATS,) int64 counters.
+    jac : the model's analytic Jacobian ``jac(t, y, p, J)``
+        (:data:`pkpd.signatures.JAC_SIGNATURE`), handed to the segment function, which
+        calls it when ``opts[OPT_JACOBIAN]`` is 1; else
+        :func:`pkpd.solvers._common.no_jacobian` with ``opts[OPT_JACOBIAN]`` 0 (finite
+        differences).  The Newton solve of a constant-infusion steady state always
+        uses finite differences.
 
     Returns ``(status, t)``: the status code and the time reached.
     """
@@ -235,7 +244,8 @@ def integrate_subject(rhs, segment, y0, p, ev_time, ev_kind, ev_cmt, ev_value, e
         while m1 < j and ev_time[m1] < t_stop:
             m1 += 1
         if t_stop > t:
-            st, t_reached = _advance(rhs, segment, t, t_stop, y, p, rate, ev_time, ev_id, i, m1, y_out, atol, opts, stats)
+            st, t_reached = _advance(rhs, segment, t, t_stop, y, p, rate, ev_time, ev_id, i, m1, y_out, atol, opts,
+                                     stats, jac)
             if st != SUCCESS:
                 return st, t_reached
             t = t_stop
@@ -271,7 +281,7 @@ def integrate_subject(rhs, segment, y0, p, ev_time, ev_kind, ev_cmt, ev_value, e
                 s = ev_id[i]
                 x = y0.copy()
                 st = _steady_state(rhs, segment, x, p, ss_ii[s], ss_r0[s], cy_phase, cy_kind, cy_cmt, cy_value,
-                                   ss_ptr[s], ss_ptr[s + 1], atol, opts, stats)
+                                   ss_ptr[s], ss_ptr[s + 1], atol, opts, stats, jac)
                 if st != SUCCESS:
                     return st, t
                 if ev_value[i] == 1.0:  # SS=1: the steady state replaces the state
@@ -288,18 +298,19 @@ def integrate_subject(rhs, segment, y0, p, ev_time, ev_kind, ev_cmt, ev_value, e
 @njit(POPULATION_SIGNATURE, cache=True, parallel=True)
 def integrate_population(rhs, segment, Y0, P, ev_time, ev_kind, ev_cmt, ev_value, ev_id, ev_src, ev_start, ev_end,
                          inf_rate, ss_ii, ss_r0, ss_ptr, cy_phase, cy_kind, cy_cmt, cy_value,
-                         Y_out, atol, opts, STATS, status, t_fail):
+                         Y_out, atol, opts, STATS, status, t_fail, jac):
     """Integrate every subject ``s`` (rows of ``Y0`` and ``P``) in parallel threads.
 
     Subject ``s`` uses events ``ev_start[s] .. ev_end[s]-1`` (subjects may share one
     table); results go to ``Y_out[s]`` (n_out, n_states), counters to ``STATS[s]``,
     the status code to ``status[s]`` and the time reached to ``t_fail[s]``.  Each
     subject is independent, so results do not depend on the number of threads.
+    ``jac`` as for :func:`integrate_subject`.
     """
     for s in prange(Y0.shape[0]):
         st, t = integrate_subject(rhs, segment, Y0[s], P[s], ev_time, ev_kind, ev_cmt, ev_value, ev_id, ev_src,
                                   ev_start[s], ev_end[s], inf_rate, ss_ii, ss_r0, ss_ptr,
-                                  cy_phase, cy_kind, cy_cmt, cy_value, Y_out[s], atol, opts, STATS[s])
+                                  cy_phase, cy_kind, cy_cmt, cy_value, Y_out[s], atol, opts, STATS[s], jac)
         status[s] = st
         t_fail[s] = t
 

@@ -10,7 +10,8 @@ which follows Hairer & Wanner's RADAU5:
   (:mod:`pkpd.solvers._linalg`);
 * the Newton iterations stop early when their observed contraction rate predicts
   failure, the Jacobian is re-evaluated (forward differences, with scipy's
-  ``num_jac`` step-size heuristics) when Newton converges slowly, and LU
+  ``num_jac`` step-size heuristics, or the model's analytic ``jac`` when
+  ``opts[OPT_JACOBIAN]`` is 1) when Newton converges slowly, and LU
   factorisations are reused while the step size changes by less than 20 %;
 * the local error is estimated with the embedded order-3 formula filtered through
   ``(mu_real/h I - J)^-1`` (order of the estimate: h**4, hence ``ERROR_ORDER = 3``),
@@ -51,11 +52,11 @@ import numpy as np
 from numba import njit
 
 from pkpd.solvers._common import (
-    MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL,
-    ST_JAC, ST_LU, ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, all_finite, error_norm,
+    MAX_FACTOR, MIN_FACTOR, OPT_FIRST_STEP, OPT_JACOBIAN, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL,
+    ST_JAC, ST_LU, ST_REJECTED, ST_RHS, ST_SEGMENTS, ST_STEPS, all_finite, analytic_jacobian, error_norm,
     add_rate, any_rate, eval_rhs, initial_step,
 )
-from pkpd.signatures import SEGMENT_SIGNATURE
+from pkpd.signatures import SEGMENT_SIGNATURE, SEGMENT_SIGNATURE_NO_JAC
 from pkpd.solvers._linalg import lu_factor, lu_solve
 from pkpd.solvers.status import MAX_STEPS, NEWTON_FAILED, NON_FINITE, STEP_TOO_SMALL, SUCCESS
 
@@ -200,6 +201,21 @@ def num_jac(rhs, t, y, f, p, rate, threshold, factor, J, work, stats):
 
 
 @njit(cache=True)
+def _jacobian(jac, analytic, rhs, t, y, f, p, rate, threshold, factor, J, work, stats):
+    """``J = df/dy`` at ``(t, y)``: the model's ``jac`` when ``analytic``, else :func:`num_jac`.
+
+    ``jac`` is None in a call of the segment without it (then always finite
+    differences; Numba compiles that case without the branch).
+    """
+    if jac is None:
+        num_jac(rhs, t, y, f, p, rate, threshold, factor, J, work, stats)
+    elif analytic:
+        analytic_jacobian(jac, t, y, p, J, stats)
+    else:
+        num_jac(rhs, t, y, f, p, rate, threshold, factor, J, work, stats)
+
+
+@njit(cache=True)
 def _factor_iteration_matrices(J, h, lu_real, piv_real, lu_complex, piv_complex, stats):
     """LU factors of ``MU_REAL/h I - J`` and ``MU_COMPLEX/h I - J``; True if both are regular."""
     n = J.shape[0]
@@ -309,16 +325,18 @@ def _predict_factor(h_abs, h_abs_old, err, err_old):
     return min(1.0, multiplier) * err ** -0.25
 
 
-@njit(SEGMENT_SIGNATURE, cache=True)
-def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats):
+@njit([SEGMENT_SIGNATURE, SEGMENT_SIGNATURE_NO_JAC], cache=True)
+def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats, jac=None):
     """Integrate ``dy/dt = rhs + rate`` from ``t0`` to ``t1`` with Radau IIA (order 5).
 
     See :mod:`pkpd.solvers._common` for the argument contract (shared with
     :func:`pkpd.solvers.dopri5.dopri5_segment`).  Dense output at ``out_t[m0:m1]``
     is the collocation polynomial of the step containing each time.  Counts:
-    ``ST_RHS`` includes Jacobian columns, ``ST_LU`` counts the real and the complex
-    factorisation separately (as scipy's ``nlu`` does), ``ST_REJECTED`` includes
-    attempts abandoned because Newton failed.
+    ``ST_RHS`` includes Jacobian columns (none with the analytic ``jac``), ``ST_LU``
+    counts the real and the complex factorisation separately (as scipy's ``nlu``
+    does), ``ST_REJECTED`` includes attempts abandoned because Newton failed.
+    ``jac`` (:data:`pkpd.signatures.JAC_SIGNATURE`) is called for the Jacobian when
+    ``opts[OPT_JACOBIAN]`` is 1; left out, or with 0, forward differences.
 
     Returns ``(status, t_reached)``; on success ``t_reached == t1`` and ``y`` holds
     y(t1).  Failure statuses: MAX_STEPS, STEP_TOO_SMALL (error test keeps failing),
@@ -328,6 +346,7 @@ def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
     rtol = opts[OPT_RTOL]
     max_steps = opts[OPT_MAX_STEPS]
     max_step = opts[OPT_MAX_STEP]
+    analytic = opts[OPT_JACOBIAN] != 0.0
     stats[ST_SEGMENTS] += 1
     if not t1 > t0:
         return SUCCESS, t0
@@ -357,7 +376,7 @@ def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
         jac_threshold[i] = atol[i] / min(rtol, 1.0)
     J = np.empty((n, n))
     jac_factor = np.full(n, np.sqrt(EPS))
-    num_jac(rhs, t0, y, f, p, rate, jac_threshold, jac_factor, J, work, stats)
+    _jacobian(jac, analytic, rhs, t0, y, f, p, rate, jac_threshold, jac_factor, J, work, stats)
     current_jac = True
     lu_real = np.empty((n, n))
     lu_complex = np.empty((n, n), dtype=np.complex128)
@@ -457,7 +476,7 @@ def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
             if converged or current_jac:
                 break
             # Slow or failed Newton with an old Jacobian: refresh it and retry.
-            num_jac(rhs, t, y, f, p, rate, jac_threshold, jac_factor, J, work, stats)
+            _jacobian(jac, analytic, rhs, t, y, f, p, rate, jac_threshold, jac_factor, J, work, stats)
             current_jac = True
             lu_valid = False
 
@@ -549,7 +568,7 @@ def radau5_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
         h_prev = h
         t = t_new
         if recompute_jac:
-            num_jac(rhs, t, y, f, p, rate, jac_threshold, jac_factor, J, work, stats)
+            _jacobian(jac, analytic, rhs, t, y, f, p, rate, jac_threshold, jac_factor, J, work, stats)
             current_jac = True
         else:
             current_jac = False

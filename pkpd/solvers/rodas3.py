@@ -11,7 +11,8 @@ project (an 18-month virtual trial at rtol 1e-3..1e-4: a fast ERK relaxation of
 this is the cheapest stable step available.
 
 Step from ``(t, y)`` with ``f0 = f(t, y)``, ``J = df/dy`` and ``f_t = df/dt``
-(both by forward differences)::
+(both by forward differences, or ``J`` from the model's analytic ``jac`` when
+``opts[OPT_JACOBIAN]`` is 1)::
 
     G K1 = f0                                  + h*gamma_1*f_t
     G K2 = f0 + c21/h*K1                       + h*gamma_2*f_t
@@ -26,8 +27,9 @@ bounded to [0.2, 6] (as in KPP).  Output between steps is the cubic Hermite
 interpolant of ``y, f`` at both ends of the step (local error O(h**4), the
 method's own order), so outputs never shorten a step.
 
-The Jacobian costs ``n`` right-hand-side evaluations per step; ``f_t`` one more
-(exactly zero for autonomous models, whatever the model, so nothing is assumed).
+The Jacobian costs ``n`` right-hand-side evaluations per step (none with the analytic
+``jac``); ``f_t`` one more, in both cases (exactly zero for autonomous models,
+whatever the model, so nothing is assumed).
 
 References
 ----------
@@ -46,10 +48,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from pkpd.signatures import SEGMENT_SIGNATURE
+from pkpd.signatures import SEGMENT_SIGNATURE, SEGMENT_SIGNATURE_NO_JAC
 from pkpd.solvers._common import (
-    OPT_FIRST_STEP, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, ST_JAC, ST_LU, ST_REJECTED, ST_RHS, ST_SEGMENTS,
-    ST_STEPS, add_rate, all_finite, any_rate, error_norm, eval_rhs, initial_step, next_step, step_factor,
+    OPT_FIRST_STEP, OPT_JACOBIAN, OPT_MAX_STEP, OPT_MAX_STEPS, OPT_RTOL, ST_JAC, ST_LU, ST_REJECTED, ST_RHS,
+    ST_SEGMENTS, ST_STEPS, add_rate, all_finite, analytic_jacobian, any_rate, error_norm, eval_rhs,
+    initial_step, next_step, step_factor,
 )
 from pkpd.solvers._linalg import lu_factor, lu_solve
 from pkpd.solvers.status import NON_FINITE, SUCCESS
@@ -92,20 +95,61 @@ def _hermite(t, h, y0, f0, y1, f1, t_eval, out):
         out[i] = h00 * y0[i] + h * h10 * f0[i] + h01 * y1[i] + h * h11 * f1[i]
 
 
-@njit(SEGMENT_SIGNATURE, cache=True)
-def rodas3_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats):
+@njit(cache=True)
+def _fd_jacobian(rhs, t, y, f0, p, rate, infusing, delta, J, fs, stats):
+    """``J = df/dy`` at ``(t, y)`` by forward differences: column ``j`` perturbed by
+    ``sqrt(eps) * max(|y_j|, delta_j)`` (``delta`` the magnitude below which a state
+    counts as zero); ``f0`` is ``rhs + rate`` at ``(t, y)``, ``fs`` scratch (n,).
+    ``y`` is perturbed in place and restored exactly.  Counts ``n`` rhs calls and one Jacobian.
+    """
+    n = y.shape[0]
+    for j in range(n):
+        yj = y[j]
+        d = _SQRT_EPS * max(abs(yj), delta[j], 1e-300)
+        y[j] = yj + d
+        d = y[j] - yj
+        rhs(t, y, p, fs)
+        if infusing:
+            add_rate(fs, rate)
+        y[j] = yj
+        for i in range(n):
+            J[i, j] = (fs[i] - f0[i]) / d
+    stats[ST_RHS] += n
+    stats[ST_JAC] += 1
+
+
+@njit(cache=True)
+def _jacobian(jac, analytic, rhs, t, y, f0, p, rate, infusing, delta, J, fs, stats):
+    """``J = df/dy`` at ``(t, y)``: the model's ``jac`` when ``analytic``, else :func:`_fd_jacobian`.
+
+    ``jac`` is None in a call of the segment without it (then always finite
+    differences; Numba compiles that case without the branch).
+    """
+    if jac is None:
+        _fd_jacobian(rhs, t, y, f0, p, rate, infusing, delta, J, fs, stats)
+    elif analytic:
+        analytic_jacobian(jac, t, y, p, J, stats)
+    else:
+        _fd_jacobian(rhs, t, y, f0, p, rate, infusing, delta, J, fs, stats)
+
+
+@njit([SEGMENT_SIGNATURE, SEGMENT_SIGNATURE_NO_JAC], cache=True)
+def rodas3_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol, opts, stats, jac=None):
     """Integrate ``dy/dt = rhs + rate`` from ``t0`` to ``t1`` with Rodas3 (order 3, L-stable).
 
     See :mod:`pkpd.solvers._common` for the argument contract (shared with
     :func:`pkpd.solvers.dopri5.dopri5_segment`).  Counts: ``ST_RHS`` includes the
-    Jacobian columns and the time derivative; ``ST_JAC`` Jacobians; ``ST_LU``
-    factorisations (one per attempted step).  Returns ``(status, t_reached)``; on
+    Jacobian columns (none with the analytic ``jac``) and the time derivative;
+    ``ST_JAC`` Jacobians; ``ST_LU`` factorisations (one per attempted step).  ``jac``
+    (:data:`pkpd.signatures.JAC_SIGNATURE`) gives ``J`` when ``opts[OPT_JACOBIAN]``
+    is 1; left out, or with 0, forward differences.  Returns ``(status, t_reached)``; on
     success ``t_reached == t1`` and ``y`` holds y(t1).
     """
     n = y.shape[0]
     rtol = opts[OPT_RTOL]
     max_steps = opts[OPT_MAX_STEPS]
     max_step = opts[OPT_MAX_STEP]
+    analytic = opts[OPT_JACOBIAN] != 0.0
     stats[ST_SEGMENTS] += 1
     if not t1 > t0:
         return SUCCESS, t0
@@ -152,26 +196,15 @@ def rodas3_segment(rhs, t0, t1, y, p, rate, out_t, out_row, m0, m1, y_out, atol,
             return status, t
         h = t_new - t
 
-        if need_jac:  # df/dy and df/dt at (t, y), by forward differences
-            for j in range(n):
-                yj = y[j]
-                d = _SQRT_EPS * max(abs(yj), delta[j], 1e-300)
-                y[j] = yj + d
-                d = y[j] - yj
-                rhs(t, y, p, fs)
-                if infusing:
-                    add_rate(fs, rate)
-                y[j] = yj
-                for i in range(n):
-                    J[i, j] = (fs[i] - f0[i]) / d
+        if need_jac:  # df/dy (forward differences or the model's jac) and df/dt (a difference) at (t, y)
+            _jacobian(jac, analytic, rhs, t, y, f0, p, rate, infusing, delta, J, fs, stats)
             dt = _SQRT_EPS * max(1e-5, abs(t))
             rhs(t + dt, y, p, fs)
             if infusing:
                 add_rate(fs, rate)
             for i in range(n):
                 f_t[i] = (fs[i] - f0[i]) / dt
-            stats[ST_RHS] += n + 1
-            stats[ST_JAC] += 1
+            stats[ST_RHS] += 1
             need_jac = False
 
         # G = I/(h gamma) - J
