@@ -190,15 +190,18 @@ def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: i
     atol, opts_arr = opts.atol_array(model.n_states), opts.opts_array()
     jac = _jacobian(model, opts, opts_arr)   # solver.jacobian: the model's analytic Jacobian or finite differences
     n_pat = P.shape[0]
+    cm = sc.compiled   # a model written in the language: its own initial states and dose modifiers
+    modifiers = cm.record_modifiers if cm is not None else None
+    varies_doses = (lambda k: _is_modifier(k) or k in cm.dose_parameters) if cm is not None else _is_modifier
     per_patient = (any(d.regimen.missed_probability > 0 for d in arm.dosing)
-                   or any(_is_modifier(k) and v > 0 for k, v in sc.variability.items()))
+                   or any(varies_doses(k) and v > 0 for k, v in sc.variability.items()))
 
     def where(q):
         return f"arms[{i}] ({arm.name}), dose record {q}"
 
     shared = None
     if not per_patient:
-        shared = _event_table(model, _records(_doses(sc, arm, None), row_time, is_pre), P[0], None, where)
+        shared = _event_table(model, _records(_doses(sc, arm, None), row_time, is_pre), P[0], modifiers, where)
 
     outputs = [o.name for o in model.outputs]
     names = list(model.state_names) + outputs
@@ -219,10 +222,10 @@ def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: i
             ev, start, end = shared, np.zeros(n_c, np.int64), np.full(n_c, len(shared), np.int64)
         else:
             ev, start, end = concatenate([
-                _event_table(model, _records(_doses(sc, arm, s), row_time, is_pre), P[s], None, where)
+                _event_table(model, _records(_doses(sc, arm, s), row_time, is_pre), P[s], modifiers, where)
                 for s in range(c.start, c.stop)])
         Y = np.zeros((n_c, row_time.size, model.n_states))
-        Y0 = np.repeat(y0[None, :], n_c, axis=0)
+        Y0 = np.repeat(y0[None, :], n_c, axis=0) if cm is None else cm.initial_states(P[c])
 
         def integrate(rows, segment):
             """Integrate chunk rows ``rows`` with ``segment``; results into Y, S, status, t_fail."""

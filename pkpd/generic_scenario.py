@@ -207,6 +207,8 @@ class ModelScenario:
     summary_window : ``"run"``, ``"last_interval"`` or a (start, end) pair in h.
     text, source : the YAML text and where it came from (a file path or ``"<string>"``).
     base_dir : the folder a relative ``model`` file was resolved against (absolute).
+    compiled : for a model written in the language, its :class:`pkpd.model.CompiledModel`
+        (per-patient initial states and dose modifiers); None for a Python model.
     """
 
     name: str
@@ -227,6 +229,7 @@ class ModelScenario:
     text: str = field(default="", repr=False)
     source: str = "<python>"
     base_dir: str = ""
+    compiled: object = field(default=None, repr=False, compare=False)
 
     @property
     def n_simulations(self) -> int:
@@ -460,8 +463,7 @@ def model_scenario_from_dict(data: object, *, text: str = "", source: str = "<py
     name = _name(d["name"], "name")
     description = "" if d.get("description") is None else _text(d["description"], "description")
     with _Checked():
-        model = load_model(d["model"], base_dir, "model")
-        resolved = model_file(d["model"], base_dir, "model")
+        model, resolved, compiled = _load_model(d["model"], base_dir)
     duration = _quantity(d["duration"], "time", "duration", require="> 0")
     every = _quantity(d.get("output_every", DEFAULT_OUTPUT_EVERY_H), "time", "output_every", require="> 0")
     if every > duration + TIME_TOL_H:
@@ -509,11 +511,37 @@ def model_scenario_from_dict(data: object, *, text: str = "", source: str = "<py
         solver.atol_array(model.n_states)
     variables, window = _summary(d.get("summary"), model, duration)
     return ModelScenario(
-        name=name, model_ref=str(d["model"]).strip(), model=model,
+        name=name, model_ref=str(d["model"]).strip(), model=model, compiled=compiled,
         model_file=None if resolved is None else str(resolved), duration_h=duration, arms=arms,
         description=description, output_every_h=every, parameters=parameters, size=size, seed=seed,
         variability=variability, solver=solver, summary_variables=variables, summary_window=window,
         text=text, source=source, base_dir=str(Path(base_dir if base_dir is not None else ".").resolve()))
+
+
+def _load_model(ref: object, base_dir) -> tuple[ModelSpec, Path | None, object]:
+    """``model:`` -> (spec, resolved file or None, CompiledModel or None).
+
+    A model written in the language (a ``.model`` file, relative to the scenario's folder,
+    or a name of :data:`pkpd.model.library.LIBRARY`) is compiled with its generated
+    kernels; its initial states (expressions of parameters, ``steady_state``) and dosing
+    declarations then act per patient.  Anything else is a Python model
+    (:func:`pkpd.usermodel.load_model`).
+    """
+    from pkpd.model.library import LIBRARY
+
+    text = ref.strip() if isinstance(ref, str) else ref
+    if isinstance(text, str) and (text.endswith(".model") or text in LIBRARY):
+        from pkpd.model import compile_model, load_model_file
+
+        if text in LIBRARY:
+            cm, resolved = compile_model(LIBRARY[text]), None
+        else:
+            file = Path(text) if Path(text).is_absolute() else Path(base_dir or ".") / text
+            if not file.is_file():
+                raise ScenarioError("model", f"no such model file {file}", show_value=False)
+            cm, resolved = compile_model(load_model_file(file)), file.resolve()
+        return cm.spec, resolved, cm
+    return load_model(ref, base_dir, "model"), model_file(ref, base_dir, "model"), None
 
 
 def _read(path_or_text: str | os.PathLike) -> tuple[str, str, Path | None]:

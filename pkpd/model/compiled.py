@@ -42,13 +42,13 @@ class CompiledModel:
 
     def __post_init__(self):
         m = self.model
-        self.module.jac.compile(self.module.JAC_SIGNATURE)
         params = tuple(m.parameters) + tuple(_input_parameter(i) for i in m.inputs)
         y0 = self.initial_states(np.array([q.value for q in params]))
         states = tuple(State(s.name, s.unit, s.description, float(y0[k])) for k, s in enumerate(m.states))
         outputs = tuple(Output(o.name, o.unit, o.description) for o in m.outputs)
         spec = ModelSpec(m.name, states, params, self.module.rhs, outputs,
-                         self.module.outputs if outputs else None, m.description, m.references)
+                         self.module.outputs if outputs else None, m.description, m.references,
+                         jac=self.module.jac)
         object.__setattr__(self, "spec", spec)
 
     # ------------------------------------------------------------------ kernels
@@ -123,6 +123,41 @@ class CompiledModel:
     def dose_modifiers(self, P) -> np.ndarray:
         """(..., n_states, 4): bioavailability, lag (h), rate (amount/h) and duration (h) of doses per state."""
         return self.module.dose_modifiers(P)
+
+    def record_modifiers(self, rec: Mapping, p) -> dict[str, np.ndarray]:
+        """NONMEM's F, ALAG, R, D of each record (``rec["cmt"]`` 1-based) for one parameter vector ``p``.
+
+        From the model's dosing declarations; a state that declares no modelled rate or
+        duration gets NaN there (a record with RATE = -1 or -2 into it is then refused by
+        the event checks, as NONMEM refuses a missing R1/D1).
+        """
+        cmt = np.asarray(rec["cmt"], dtype=np.int64)
+        mods = self.dose_modifiers(np.asarray(p, dtype=np.float64))
+        k = np.clip(cmt - 1, 0, self.n_states - 1)
+        out = {key: mods[k, j].astype(np.float64) for j, key in enumerate(("F", "ALAG", "R", "D"))}
+        declared = {d.state: d.modifiers() for d in self.model.dosing}
+        for key, word in (("R", "rate"), ("D", "duration")):
+            has = np.array([word in declared.get(s, {}) for s in self.state_names])
+            out[key][~has[k]] = np.nan
+        return out
+
+    @property
+    def dose_parameters(self) -> frozenset[str]:
+        """Parameters the dosing declarations use (directly or through derived quantities)."""
+        used: set[str] = set()
+        for d in self.model.dosing:
+            for key in d.modifiers():
+                used |= self.model.expression("dose", f"{d.state}.{key}").names
+        derived = set(self.model.derived_order)
+        stack = [n for n in used if n in derived]
+        while stack:
+            name = stack.pop()
+            for n in self.model.expression("derived", name).names:
+                if n not in used:
+                    used.add(n)
+                    if n in derived:
+                        stack.append(n)
+        return frozenset(n for n in used if n in self.parameter_names)
 
 
 def compile_model(model: Model) -> CompiledModel:
