@@ -18,6 +18,42 @@ initial state with the default parameters.
 
 A file is imported once per process (keyed by its resolved path and modification
 time); a changed file is imported afresh.
+
+Module name and Numba's cache
+-----------------------------
+The file is imported under a private name, ``pkpd_user_<stem>_<hash of its path>``, so
+that two files with the same name in different folders (``a/model.py``, ``b/model.py``)
+are two modules, and loading one never replaces a module of the user's own
+(``import model``) or of the standard library in :data:`sys.modules`.
+
+Numba's on-disk cache (``cache=True``) does not allow that name to share cache files
+with a plain ``import``: it finds a function's cache files by its *source file* alone
+(a hash of the file's folder, the file's stem, the function's name and line:
+``<folder>_<sha1>/model.rhs-12.py311.nbi``), while the machine code it stores refers to
+the function's globals by *module name*: loading an entry re-imports that module
+(``importlib.import_module`` in ``numba.core.environment._rebuild_env``).  An entry
+written while pkpd had the file loaded as ``pkpd_user_model_<hash>`` therefore crashed
+a later ``import model`` (``ModuleNotFoundError: No module named
+'pkpd_user_model_<hash>'``), and an entry written by ``import model`` crashed a later
+``pkpd run`` (``No module named 'model'``).
+
+pkpd therefore gives its import a source path of its own: it imports the file through
+a symbolic link ``<Numba cache>/user-models/<module name>/<file name>`` (a copy where
+links are not allowed, refreshed whenever the file changes).  Numba keys the cache on
+that path, so entries written under pkpd's module name live in a folder of their own
+and are only ever read back under that name: a second ``pkpd run`` loads the model's
+machine code from disk, a plain import keeps using Numba's usual files, and neither
+reads the other's.  Numba's source stamp follows the link to the user's file, so an
+edited file still recompiles.  A file both imported by hand and run by pkpd is compiled
+once for each (each then cached).  Errors still name the user's file and line.
+
+Importing the file under its plain name (its stem) instead was rejected: which name
+a plain import gives depends on ``sys.path`` and packages (``model``,
+``examples.model``, pytest's rootdir names), so entries written under another name
+would still share the folder and crash; and registering a bare stem in
+``sys.modules`` collides with the user's and the standard library's modules and with
+a second file of the same stem.  A cache locator keyed by module name would work too,
+but needs Numba's private locator classes in this plain-Python module.
 """
 
 from __future__ import annotations
@@ -26,12 +62,14 @@ import importlib.util
 import hashlib
 import os
 import re
+import shutil
 import sys
 import traceback
 from pathlib import Path
 
 import numpy as np
 
+from pkpd import _cache
 from pkpd.errors import InputError, ModelError
 from pkpd.models import MODELS, ModelSpec
 
@@ -93,19 +131,16 @@ def model_file(ref: str, base_dir: str | os.PathLike | None = None, path: str = 
     return p.resolve()
 
 
-def _user_line(tb, file: Path) -> int | None:
+def _user_line(tb, file: Path, imported: Path) -> int | None:
     """The last line of ``file`` in traceback ``tb`` (where the user's code failed), or None."""
     line = None
     for frame in traceback.extract_tb(tb):
-        try:
-            if Path(frame.filename).resolve() == file:
-                line = frame.lineno
-        except (OSError, ValueError):
-            continue
+        if _in_file(frame.filename, file, imported):
+            line = frame.lineno
     return line
 
 
-def _numba_reason(err: BaseException, file: Path) -> str:
+def _numba_reason(err: BaseException, file: Path, imported: Path) -> str:
     """The informative part of a Numba compilation error, with the user's line when it names one."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # Numba highlights with ANSI colour codes
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -114,12 +149,50 @@ def _numba_reason(err: BaseException, file: Path) -> str:
     reason = next((ln for ln in lines if not ln.startswith(skip)), lines[0] if lines else type(err).__name__)
     where = ""
     for m in re.finditer(r'File "([^"]+)", line (\d+)', text):
-        try:
-            if Path(m.group(1)).resolve() == file:
-                where = f"line {m.group(2)}: "
-        except (OSError, ValueError):
-            continue
+        if _in_file(m.group(1), file, imported):
+            where = f"line {m.group(2)}: "
     return _one_line(where + reason, 240)
+
+
+def _module_name(file: Path) -> str:
+    """The module name ``file`` (a resolved path) is imported under: stem plus a hash of the path."""
+    digest = hashlib.sha256(str(file).encode()).hexdigest()[:12]
+    return f"pkpd_user_{re.sub(r'[^0-9A-Za-z_]', '_', file.stem)}_{digest}"
+
+
+def _import_path(file: Path, name: str) -> Path:
+    """The path ``file`` is imported from: a link to it in a folder named ``name`` in pkpd's cache.
+
+    Numba keys its cache on this path (see the module docstring).  Where a link cannot be
+    made, a copy of the file (rewritten when its contents differ); where neither can be
+    written, ``file`` itself.
+    """
+    folder = _cache.kernel_folder().parent / "user-models" / name
+    link = folder / file.name
+    try:
+        if link.is_symlink() and link.resolve() == file:
+            return link
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{file.name}.{os.getpid()}.tmp"
+        tmp.unlink(missing_ok=True)
+        try:
+            tmp.symlink_to(file)
+        except (OSError, NotImplementedError):   # no symbolic links here (Windows without the right)
+            if link.is_file() and not link.is_symlink() and link.read_bytes() == file.read_bytes():
+                return link
+            shutil.copyfile(file, tmp)
+        os.replace(tmp, link)                    # atomic: a concurrent pkpd sees the old or the new one
+        return link
+    except OSError:
+        return file
+
+
+def _in_file(filename: str, file: Path, imported: Path) -> bool:
+    """Whether a traceback's ``filename`` is the user's ``file`` (or the path it was imported from)."""
+    try:
+        return filename == str(imported) or Path(filename).resolve() == file
+    except (OSError, ValueError):
+        return False
 
 
 def _import(file: Path, path: str):
@@ -127,9 +200,9 @@ def _import(file: Path, path: str):
     key = (str(file), file.stat().st_mtime_ns)
     if key in _MODULES:
         return _MODULES[key]
-    digest = hashlib.sha256(str(file).encode()).hexdigest()[:12]
-    name = f"pkpd_user_{re.sub(r'[^0-9A-Za-z_]', '_', file.stem)}_{digest}"
-    spec = importlib.util.spec_from_file_location(name, file)
+    name = _module_name(file)
+    imported = _import_path(file, name)
+    spec = importlib.util.spec_from_file_location(name, imported)
     if spec is None or spec.loader is None:
         raise InputError(path, f"cannot import {file} as a Python module", show_value=False)
     module = importlib.util.module_from_spec(spec)
@@ -143,11 +216,11 @@ def _import(file: Path, path: str):
         raise InputError(path, f"syntax error in {file}, line {err.lineno}: {err.msg}", show_value=False) from None
     except Exception as err:  # noqa: BLE001 - any failure of the user's module is reported, not raised
         _restore(name, previous)
-        line = _user_line(err.__traceback__, file)
+        line = _user_line(err.__traceback__, file, imported)
         at = f", line {line}" if line else ""
         if type(err).__module__.startswith("numba"):
             raise InputError(path, f"the right-hand side in {file} does not compile as {_SIGNATURE_TEXT} "
-                                   f"({_numba_reason(err, file)})", show_value=False) from None
+                                   f"({_numba_reason(err, file, imported)})", show_value=False) from None
         if isinstance(err, ModelError):
             raise InputError(path, f"invalid model in {file}{at}: {_one_line(err)}", show_value=False) from None
         raise InputError(path, f"importing {file} failed{at}: {type(err).__name__}: {_one_line(err)}",
