@@ -201,6 +201,11 @@ def render(res: dict) -> str:
                        f"{_n(r['steps'])} | {orr} |")
         out.append("")
 
+    if res.get("kernels"):
+        from benchmarks.kernels import render as render_kernels
+
+        out.append(render_kernels(res["kernels"]))
+
     c = res["compile"]
     out.append("## Start-up: compile vs cached load (new processes)")
     out.append("")

@@ -58,13 +58,15 @@ class Config:
     horizon_methods: tuple = ("dopri5", "radau5", "rodas3")
     trial_patients: int = 1000      # virtual-trial section: patients per arm (periodic path) ...
     trial_full_subset: int = 100    # ... and on how many the full integration is timed (scaled up)
+    kernels: str = "full"           # generated vs hand-written kernels, Jacobians: full | quick | tiny sizes
 
     @classmethod
     def quick_config(cls) -> "Config":
         return cls(quick=True, repeats=2, budget_s=2.0, pk_pop=200, pk_subset=2, system_days=7.0,
                    system_pop=40, system_subset=1, scaling_pk=200, scaling_system=20,
                    scipy_methods=("LSODA", "RK45"), pop_scipy=(("LSODA", "py"), ("LSODA", "jit")),
-                   cold_compile=False, horizon_days=56.0, trial_patients=40, trial_full_subset=10)
+                   cold_compile=False, horizon_days=56.0, trial_patients=40, trial_full_subset=10,
+                   kernels="quick")
 
     @classmethod
     def tiny_config(cls) -> "Config":
@@ -73,7 +75,7 @@ class Config:
                    system_days=2.0, system_pop=4, system_subset=1, scaling_pk=6, scaling_system=2,
                    scipy_methods=("LSODA",), pop_scipy=(("LSODA", "py"), ("LSODA", "jit")),
                    cold_compile=False, compile=False, peers=False, horizon_days=7.0, horizon_methods=("dopri5",),
-                   trial_patients=3, trial_full_subset=2)
+                   trial_patients=3, trial_full_subset=2, kernels="tiny")
 
 
 # ----------------------------------------------------------------------------- errors
@@ -627,6 +629,10 @@ def run(cfg: Config, log=print) -> dict:
     res["horizon"] = long_horizon(cfg, log=log)
     log(f"virtual trial: {cfg.trial_patients} patients x 4 arms, 18 months, endpoints only")
     res["trial"] = virtual_trial(cfg, log=log)
+    log("generated kernels and analytic Jacobians")
+    from benchmarks import kernels as K
+
+    res["kernels"] = K.run(K.KernelConfig.sized(cfg.kernels), log=log)
     if cfg.compile:
         log("compile / cache-load time (fresh processes)")
         res["compile"] = compile_times(cold=cfg.cold_compile)

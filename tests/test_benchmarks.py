@@ -84,10 +84,29 @@ def test_virtual_trial_rows_time_both_paths_and_they_agree(result):
     assert tr["diff_diameter_mm"] < 0.05 and tr["diff_best_response"] == 0
 
 
+def test_kernel_rows_compare_generated_and_hand_written_rhs_and_both_jacobians(result):
+    k = result["kernels"]
+    kinds = [(r["what"], r["rhs"]) for r in k["rhs"]]
+    assert kinds == [(w, r) for w in ("kernel", "population") for r in ("generated", "hand-written")]
+    assert k["rhs"][0]["max_abs_diff"] <= 1e-9    # the same equations: round-off at most (observed: bitwise equal)
+    assert k["rhs"][2]["max_scaled_diff"] <= 1e-12          # the same solution, to round-off
+    jac = k["jacobian"]
+    assert {(r["problem"].split(",")[0].split(" (")[0], r["method"], r["jacobian"]) for r in jac} == {
+        (p, m, j) for p in ("trial system", "TMDD") for m in ("radau5", "rodas3") for j in ("numeric", "analytic")}
+    for r in jac:
+        assert r["time_s"] > 0 and r["steps"] > 0 and r["rhs_calls"] > 0, r
+        # the two Jacobians change only the Newton iterations / Rosenbrock stages: solutions agree
+        # within a few tolerance units (scaled per state; observed <= 9 rtol on the trial with rodas3)
+        assert r["diff_rtol"] < 50, r
+    for num, ana in zip(jac[0::2], jac[1::2]):
+        assert ana["rhs_calls"] < num["rhs_calls"], (num, ana)   # no rhs calls spent on J
+
+
 def test_report_renders_every_section(result):
     md = render(result)
     for heading in ("(a) mrgsolve benchmark shape", "(b) full coupled model", "Thread scaling",
-                    "radau5 vs scipy Radau", "Long horizon", "Virtual trial", "Start-up"):
+                    "radau5 vs scipy Radau", "Long horizon", "Virtual trial", "Generated kernels and analytic Jacobians",
+                    "Start-up"):
         assert heading in md
     assert "| pkpd | dopri5 | compiled |" in md
 

@@ -44,7 +44,9 @@ _DERIVED = (
               "z*(1 + z**(-psi))**(1/psi))", "1", "Simeoni switch (1 while growth is exponential)"),
     ("G", "max(P, 0.0)**gamma", "1", "cytostatic factor of growth"),
     ("d_P", "max(1 - P, 0.0)", "1", "signal deficit"),
-    ("kill", "K_max*d_P**n_K/(IC50_K**n_K + d_P**n_K)", "1/h", "damage rate of proliferating cells"),
+    # 0 without a signal deficit (untreated, or P at or above baseline): no kill, and no powers to pay for
+    ("kill", "piecewise(d_P > 0, K_max*d_P**n_K/(IC50_K**n_K + d_P**n_K), 0)", "1/h",
+     "damage rate of proliferating cells"),
     ("growth", "G*lambda0*X1/denom", "mm^3/h", "growth of the signal-dependent cells"),
 )
 
