@@ -163,16 +163,16 @@ def _trial_problem(cfg: KernelConfig):
 
 
 def _tmdd_problem(cfg: KernelConfig):
-    from pkpd.generic_runner import _doses, _grid, _records, patient_parameters
-    from pkpd.generic_scenario import load_model_scenario
+    from pkpd.model_group import dose_records, group_doses, output_rows, patient_parameters
+    from pkpd.scenario import load_scenario
     from pkpd.simulate import _event_table
 
-    sc = load_model_scenario(TMDD_SCENARIO)
+    sc = load_scenario(TMDD_SCENARIO)
     cm, arm = sc.compiled, sc.arms[1]
-    P = patient_parameters(sc, 0, cfg.tmdd_patients)
-    row_time, is_pre, _ = _grid(sc, arm, None)
-    ev = _event_table(sc.model, _records(_doses(sc, arm, None), row_time, is_pre), P[0], cm.record_modifiers,
-                      lambda q: f"dose {q}")
+    P = patient_parameters(sc, None, 0, cfg.tmdd_patients)
+    row_time, is_pre, _ = output_rows(sc, arm.regimens, None)
+    ev = _event_table(sc.model, dose_records(group_doses(sc, arm.regimens, None), row_time, is_pre), P[0],
+                      cm.record_modifiers, lambda q: f"dose {q}")
     return dict(name=f"TMDD ({arm.name}), {sc.duration_h / 24:g} d", model=sc.model, ev=ev,
                 Y0=cm.initial_states(P), P=P, times=row_time, rtol=sc.solver.rtol, atol=sc.solver.atol)
 

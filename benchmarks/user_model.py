@@ -43,24 +43,24 @@ def problem_from_scenario(path: str, arm: str | None = None, patients: int | Non
     of the scenario's patients (default its population size).
     """
     from pkpd.errors import InputError
-    from pkpd.generic_runner import patient_parameters
-    from pkpd.generic_scenario import load_model_scenario
+    from pkpd.model_group import patient_parameters
+    from pkpd.scenario import load_scenario
     from pkpd.simulate import _event_table, _records_from_doses
     from pkpd.solvers.integrate import BOLUS
 
-    sc = load_model_scenario(path)
-    arms = [a for a in sc.arms if a.dosing] if arm is None else [a for a in sc.arms if a.name == arm]
+    sc = load_scenario(path)
+    arms = [a for a in sc.arms if a.regimens] if arm is None else [a for a in sc.arms if a.name == arm]
     if not arms:
         raise InputError("--arm", "no such arm, or no arm with doses; arms: " + ", ".join(a.name for a in sc.arms),
                          show_value=False)
     a = arms[0]
-    if any(d.infusion_h for d in a.dosing) or any(d.regimen.missed_probability for d in a.dosing):
+    if any(d.infusion_h for d in a.regimens) or any(d.regimen.missed_probability for d in a.regimens):
         raise InputError("--arm", f"arm {a.name} has infusions or random missed doses; benchmark a bolus arm",
                          show_value=False)
-    doses = [x for d in a.dosing for x in d.to_doses(sc.duration_h)]
+    doses = [x for d in a.regimens for x in d.to_doses(sc.duration_h)]
     times = sc.regular_times_h()
-    n = sc.size if patients is None else patients
-    P = patient_parameters(sc, 0, n)
+    n = sc.population.size if patients is None else patients
+    P = patient_parameters(sc, None, 0, n)
     rec = _records_from_doses(doses, times)
     ev = _event_table(sc.model, rec, P[0], None, lambda k: f"dose record {k}")
     on = ev.kind == BOLUS

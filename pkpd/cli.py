@@ -201,48 +201,9 @@ def _output_and_format(output, fmt, name):
     return output, fmt
 
 
-def _model_scenario(scenario, from_result):
-    """The :class:`~pkpd.generic_scenario.ModelScenario` when the scenario (or the one recorded in
-    ``from_result``) has a top-level ``model`` key; None for the built-in system's scenarios."""
-    from pkpd.generic_scenario import is_model_scenario, load_model_scenario
-
-    if from_result is not None:
-        from pkpd.io import read_dataset
-
-        attrs = read_dataset(from_result).attrs
-        if attrs.get("scenario_kind") != "model":
-            return None
-        text = attrs["scenario"]
-        return load_model_scenario(text if "\n" in text else text + "\n", base_dir=attrs.get("scenario_dir") or None)
-    return load_model_scenario(scenario) if is_model_scenario(scenario) else None
-
-
-def _run_model(sc, output, fmt, *, csv_path, plots_dir, on_failure, resume, executor, scheduler, quiet):
-    """``pkpd run`` of a model scenario: simulate, write the dataset atomically, print the summary table."""
-    from pkpd.generic_runner import run_model_scenario
-
-    for flag, given in (("--csv", csv_path), ("--plots", plots_dir), ("--resume", resume),
-                        ("--executor", executor != "threads"), ("--scheduler", scheduler)):
-        if given:
-            raise InputError(flag, "is not available for scenarios with a 'model' key (docs/user_models.md, "
-                                   "Limits)", show_value=False)
-    output, fmt = _output_and_format(output, fmt, sc.name)
-    from pkpd.io import write_dataset
-
-    with _interruptible(None):
-        ds = run_model_scenario(sc, progress=_progress(quiet), on_failure=on_failure)
-        write_dataset(ds, output, fmt)
-    if ds.attrs.get("n_failed"):
-        click.echo(f"warning: {ds.attrs['n_failed']} patient simulation(s) failed and were left out of the "
-                   "summary (see the 'status' variable)", err=True)
-    if not quiet:
-        _print_model_summary(ds)
-        click.echo(f"wrote {output}", err=True)
-
-
 def _print_model_summary(ds) -> None:
     """The per-arm summary of a model scenario's result (medians over patients)."""
-    from pkpd.generic_runner import summary_records
+    from pkpd.model_group import summary_records
 
     records = summary_records(ds)
     n = int(ds.sizes["patient"])
@@ -284,20 +245,20 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
 
     if (scenario is None) == (from_result is None):
         raise InputError("run", "give either a SCENARIO file or --from RESULT", show_value=False)
-    model_sc = _model_scenario(scenario, from_result)
-    if model_sc is not None:  # a scenario of any model (top-level 'model:' key): pkpd.generic_runner
-        return _run_model(model_sc, output, fmt, csv_path=csv_path, plots_dir=plots_dir, on_failure=on_failure,
-                          resume=resume, executor=executor, scheduler=scheduler, quiet=quiet)
     if from_result is not None:
-        text = read_dataset(from_result).attrs["scenario"]
-        sc = load_scenario(text if "\n" in text else text + "\n")
+        attrs = read_dataset(from_result).attrs
+        text = attrs["scenario"]
+        sc = load_scenario(text if "\n" in text else text + "\n", base_dir=attrs.get("scenario_dir") or None)
     else:
         sc = load_scenario(scenario)
+    if plots_dir and sc.model is not None:
+        raise InputError("--plots", "the standard figures are drawn for the trial system's results; plot a model "
+                                    "scenario's result with xarray (docs/user_models.md)", show_value=False)
     p = plan(sc)
     if p.added_arms and not quiet:
         click.echo("added arms for the comparisons: " + ", ".join(p.added_arms), err=True)
     output, fmt = _output_and_format(output, fmt, sc.name)
-    checkpoint = Checkpoint(f"{output}.checkpoint", sc.text, on_failure) if resume else None
+    checkpoint = Checkpoint(f"{output}.checkpoint", _fingerprint(sc), on_failure) if resume else None
     from pkpd.executors import executor as make_executor
 
     with _interruptible(checkpoint), make_executor(executor, scheduler) as map_groups:
@@ -308,7 +269,7 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
         checkpoint.remove()
     if ds.attrs.get("n_failed"):
         click.echo(f"warning: {ds.attrs['n_failed']} patient simulation(s) failed and were left out of the "
-                   "metrics (see the 'status' variable)", err=True)
+                   f"{'summary' if sc.model is not None else 'metrics'} (see the 'status' variable)", err=True)
     if csv_path:
         write_tidy_csv(ds, csv_path)
     written = [output] + ([csv_path] if csv_path else [])
@@ -318,9 +279,23 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
         os.makedirs(plots_dir, exist_ok=True)
         written += [str(x) for x in standard_set(ds, plots_dir)]
     if not quiet:
-        _print_table(summary_records(ds))
-        _print_biopsies(ds)
+        if sc.model is not None:
+            _print_model_summary(ds)
+        else:
+            _print_table(summary_records(ds))
+            _print_biopsies(ds)
         click.echo("wrote " + ", ".join(str(w) for w in written), err=True)
+
+
+def _fingerprint(sc) -> str:
+    """What a checkpoint must match: the scenario text, and the model file's text (a model edited
+    between an interrupted run and its resumption invalidates the finished groups)."""
+    if sc.model_file:
+        try:
+            return sc.text + "\0" + open(sc.model_file, encoding="utf-8").read()
+        except (OSError, UnicodeDecodeError):
+            pass
+    return sc.text
 
 
 @contextlib.contextmanager
@@ -347,17 +322,14 @@ def _interruptible(checkpoint):
 @_user_errors
 def validate_cmd(scenario):
     """Check SCENARIO without simulating and print the plan (arms, points, patients, memory, time)."""
-    model_sc = _model_scenario(scenario, None)
-    if model_sc is not None:
-        click.echo(f"scenario {model_sc.name}: valid")
-        click.echo(model_sc.describe())
-        return
     from pkpd.runner import estimated_cpu_seconds, plan
     from pkpd.scenario import load_scenario
 
     sc = load_scenario(scenario)
     p = plan(sc)
     click.echo(f"scenario {sc.name}: valid")
+    if sc.model is not None:
+        click.echo(sc.describe())
     click.echo(p.describe())
     seconds = estimated_cpu_seconds(sc, p)
     when = f"{seconds / 60:.0f} min" if seconds >= 120 else f"{max(seconds, 1):.0f} s"
@@ -381,7 +353,7 @@ def summary_cmd(result, fmt, output):
         _print_model_summary(ds)
         return
     if ds.attrs.get("scenario_kind") == "model":
-        from pkpd.generic_runner import summary_records
+        from pkpd.model_group import summary_records
     records = summary_records(ds)
     if output:
         write_records(records, output, "json" if fmt == "json" else "csv")

@@ -278,6 +278,11 @@ class Regimen:
         self._check_steps()
         self._check_modifiers()
 
+    @property
+    def target(self) -> str | None:
+        """What the regimen doses: the drug's name (the ``<target>`` of a sweep key ``<target>.dose``)."""
+        return self.drug
+
     def _check_schedule(self) -> None:
         """Drug, interval, start, count/until and holiday cycles; normalise to floats in h."""
         p = self.path

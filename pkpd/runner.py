@@ -80,6 +80,8 @@ class Plan:
     times: np.ndarray           # the full integration output grid, h
     stored: np.ndarray          # the times kept in the result, h (a subset of ``times``)
     period_rows: int = 0        # extra output rows of the periodic path's first phase (its table of P)
+    model_bytes: int = 0        # a scenario with a model: its memory estimate (pkpd.model_group.memory_bytes)
+    n_states: int = N_STATES    # states of the model simulated
 
     @property
     def n_groups(self) -> int:
@@ -95,6 +97,8 @@ class Plan:
         assembled Dataset) plus one chunk of patients on the full grid (states and observables, and
         temporaries: three times) and the periodic path's first phase (its table of P, twice).
         Measured: 1000 patients x 4 arms x 18 months, ``store: scans``: estimate 0.7 GiB, peak 0.67 GB."""
+        if self.model_bytes:
+            return self.model_bytes
         per_time = N_STATES + 2 * len(DRUG_NAMES) + 2 * len(READOUTS) + 2
         result = self.n_simulations * self.stored.size * (per_time - N_STATES) * 8 * 2
         n = min(self.n_patients, PATIENT_CHUNK)
@@ -107,7 +111,7 @@ class Plan:
             lines.append("added for the comparisons: " + ", ".join(self.added_arms))
         lines.append(f"sweep points: {len(self.points)}")
         lines.append(f"patients per arm and point: {self.n_patients}")
-        lines.append(f"simulations: {self.n_simulations} ({N_STATES} states, {self.times.size} output times, "
+        lines.append(f"simulations: {self.n_simulations} ({self.n_states} states, {self.times.size} output times, "
                      f"{self.stored.size} stored)")
         lines.append(f"estimated memory: {self.memory_bytes / 2**20:.1f} MiB")
         return "\n".join(lines)
@@ -126,7 +130,17 @@ def _arm_drugs(arm: Arm) -> tuple[str, ...]:
 
 
 def plan(scenario: Scenario) -> Plan:
-    """The arms, points and patients of a run, with the control and monotherapy arms it needs added."""
+    """The arms, points and patients of a run, with the control and monotherapy arms it needs added.
+
+    A scenario with a ``model`` runs its arms as written, on its regular output grid.
+    """
+    if scenario.model is not None:
+        from pkpd.model_group import memory_bytes
+
+        t = scenario.regular_times_h()
+        p = Plan(arms=scenario.arms, added_arms=(), counterparts={}, control="", points=tuple(scenario.sweep_points()),
+                 n_patients=scenario.population.size, times=t, stored=t, n_states=scenario.model.n_states)
+        return replace(p, model_bytes=max(1, memory_bytes(scenario, p)))
     arms = list(scenario.arms)
     added = []
     names = {a.name for a in arms}
@@ -199,6 +213,8 @@ COST_FULL_S, COST_TUMOUR_ALONE_S = 0.3e-3, 0.01e-3
 def estimated_cpu_seconds(scenario: Scenario, p: Plan) -> float:
     """A rough CPU time (s, one core, after compilation) for the run: patient-days in full and tumour alone."""
     days = scenario.duration_h / 24.0
+    if scenario.model is not None:
+        return days * COST_FULL_S * p.n_simulations * scenario.model.n_states / N_STATES
     total = 0.0
     for arm in p.arms:
         for point in p.points:
@@ -217,8 +233,11 @@ def check_memory(p: Plan, limit: int | None = None) -> None:
     """Refuse, before any work, a run whose estimated memory exceeds 80% of the machine's."""
     limit = int(0.8 * available_memory()) if limit is None else limit
     if p.memory_bytes > limit:
-        raise ScenarioError("store", f"the run needs about {p.memory_bytes / 2**30:.1f} GiB, more than the "
-                            f"{limit / 2**30:.1f} GiB available; use 'store: scans' or 'store: daily', a coarser "
+        need = f"the run needs about {p.memory_bytes / 2**30:.1f} GiB, more than the {limit / 2**30:.1f} GiB available"
+        if p.model_bytes:
+            raise ScenarioError("population.size", f"{need}; use a coarser output_every, a shorter duration, "
+                                "fewer sweep points or a smaller population", show_value=False)
+        raise ScenarioError("store", f"{need}; use 'store: scans' or 'store: daily', a coarser "
                             "'output_every', or a smaller population", show_value=False)
 
 
@@ -395,6 +414,12 @@ def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None, 
 
     if on_failure not in ON_FAILURE:
         raise ScenarioError("on_failure", "must be one of " + ", ".join(ON_FAILURE), on_failure)
+    if scenario.model is not None:  # a scenario with a model: its groups and Dataset (pkpd.model_group)
+        from pkpd import model_group
+
+        group, assemble_ = model_group.run_group, model_group.assemble
+    else:
+        group, assemble_ = run_group, assemble
     p = plan(scenario)
     check_memory(p)
     items = [(i, j) for j in range(len(p.points)) for i in range(len(p.arms))]
@@ -416,12 +441,14 @@ def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None, 
 
     if map_groups is None:
         for item in todo:
-            finished(item, run_group(scenario, p, *item, on_failure=on_failure))
+            finished(item, group(scenario, p, *item, on_failure=on_failure))
     else:
-        for item, res in zip(todo, map_groups(lambda it: run_group(scenario, p, *it, on_failure=on_failure), todo)):
+        for item, res in zip(todo, map_groups(lambda it: group(scenario, p, *it, on_failure=on_failure), todo)):
             finished(item, res)
-    ds = assemble(scenario, p, results)
+    ds = assemble_(scenario, p, results)
     ds.attrs["elapsed_s"] = round(_time.perf_counter() - t_start, 3)
+    if scenario.model is not None:
+        return ds
     parts = [ds, compute_metrics(ds)]
     scans = scenario.scan_times_h()
     if scans.size > 1 and scenario.population.size > 1:  # response needs a scan after baseline, and a population

@@ -60,6 +60,7 @@ Examples
 
 from __future__ import annotations
 
+import copyreg
 import functools
 import itertools
 import math
@@ -409,12 +410,17 @@ def _parameter_value(value: object, block: str, prm: Parameter, path: str) -> fl
 
 
 class _Target(NamedTuple):
-    """What a dotted path ``<block>.<name>`` points at."""
+    """What a dotted path ``<block>.<name>`` (or a model's parameter name) points at."""
 
     kind: str  # "regimen" | "parameter"
-    block: str  # drug name, "signaling" or "tumor"
+    block: str  # drug name, "signaling" or "tumor"; a dosed compartment; "" for a model's parameter
     name: str  # regimen key or parameter name
     parameter: Parameter | None
+
+    @property
+    def key(self) -> str:
+        """The canonical key: ``<block>.<name>``, or a model parameter's own name."""
+        return f"{self.block}.{self.name}" if self.block else self.name
 
 
 def _split(key: object, path: str) -> tuple[str, str]:
@@ -455,9 +461,37 @@ def _resolve(key: object, path: str, drugs_dosed: set[str] | None) -> _Target:
     return _Target("parameter", block, name, params[name])
 
 
-def _regimen_value(key: str, value: object, path: str) -> float:
-    """A swept regimen value in base units (mg, h; a count as a float)."""
+def _model_target(model, key: object, path: str, dosed: set[str] | None) -> _Target:
+    """The target of a model scenario's parameter key, or (``dosed`` given: the dosed
+    compartments) of its sweep key: a parameter's name, or ``<compartment>.<regimen key>``."""
+    if isinstance(key, str) and key.strip() in model.parameter_names:
+        name = key.strip()
+        return _Target("parameter", "", name, model.parameter(name))
+    valid = ", ".join(model.parameter_names)
+    if isinstance(key, str) and dosed is not None:
+        block, _, name = key.strip().rpartition(".")
+        if block in model.state_names and name in SWEEP_REGIMEN_KEYS + ("escalation", "hold", "reduce", "missed",
+                                                                       "infusion"):
+            if name not in SWEEP_REGIMEN_KEYS:
+                raise ScenarioError(path, f"'{name}' cannot be swept; sweepable regimen keys: "
+                                    + ", ".join(SWEEP_REGIMEN_KEYS), show_value=False)
+            if block not in dosed:
+                raise ScenarioError(path, f"no arm doses {block}; a regimen sweep needs an arm with a regimen "
+                                          f"into {block}", show_value=False)
+            return _Target("regimen", block, name, None)
+        valid = ("<compartment>.<regimen key> (" + ", ".join(f"{c}.dose" for c in sorted(dosed)) + "...) or "
+                 "parameters " + valid) if dosed else valid
+    raise ScenarioError(path, f"unknown parameter of model {model.name}; valid: {valid}", show_value=False)
+
+
+def _regimen_value(key: str, value: object, path: str, state=None) -> float:
+    """A swept regimen value in base units (mg, h; a count as a float); a dose into ``state``
+    (a model's compartment) in that state's unit."""
     if key == "dose":
+        if state is not None:
+            from pkpd.model_scenario import dose_amount
+
+            return dose_amount(value, state, path)
         return _quantity(value, "amount", path, require="> 0")
     if key == "every":
         if isinstance(value, str) and value.strip().upper() in FREQUENCIES:
@@ -474,9 +508,9 @@ def _regimen_value(key: str, value: object, path: str) -> float:
     raise ValueError(f"not a sweepable regimen key: {key!r}")  # unreachable: keys are resolved first
 
 
-def _target_value(target: _Target, value: object, path: str) -> float:
+def _target_value(target: _Target, value: object, path: str, state=None) -> float:
     if target.kind == "regimen":
-        return _regimen_value(target.name, value, path)
+        return _regimen_value(target.name, value, path, state)
     return _parameter_value(value, target.block, target.parameter, path)
 
 
@@ -508,16 +542,18 @@ class Population:
     seed : int >= 0
         Scenario seed; patient ``i`` draws from its own stream of this seed
         (:func:`pkpd.population.patient_rng`), so results do not depend on batching.
-    variability : bool, optional
-        Whether patients' PK parameters vary between patients (IIV).  Default:
-        True when ``size > 1``, False for a single patient.  ``size: 1`` without
-        variability is the typical patient.
+    variability : bool or mapping, optional
+        The trial system: whether patients' parameters vary between patients (IIV);
+        default True when ``size > 1``, False for a single patient.  ``size: 1``
+        without variability is the typical patient.  A scenario with a ``model``:
+        ``{parameter name: CV}`` of log-normal variability (:mod:`pkpd.model_scenario`;
+        the names are checked by :class:`Scenario`).
     path : field path in errors (``"population"``).
     """
 
     size: int = 1
     seed: int = 0
-    variability: bool | None = None
+    variability: bool | Mapping[str, float] | None = None
     path: str = field(default="population", compare=False, repr=False)
 
     @_checked
@@ -525,6 +561,10 @@ class Population:
         set_ = object.__setattr__
         set_(self, "size", _integer(self.size, f"{self.path}.size", 1, "a number of patients"))
         set_(self, "seed", _integer(self.seed, f"{self.path}.seed", 0, "a random seed"))
+        if isinstance(self.variability, Mapping):
+            set_(self, "variability", _FrozenDict(
+                {k: _quantity(v, "dimensionless", f"{self.path}.variability.{k}") for k, v in self.variability.items()}))
+            return
         if self.variability is None:
             set_(self, "variability", self.size > 1)
         elif not isinstance(self.variability, (bool, np.bool_)):
@@ -534,7 +574,8 @@ class Population:
     @property
     def typical(self) -> bool:
         """True for the typical patient: one patient without variability."""
-        return self.size == 1 and not self.variability
+        return self.size == 1 and not (any(self.variability.values()) if isinstance(self.variability, Mapping)
+                                       else self.variability)
 
 
 def _length_mm(value: object, path: str, lo: float, hi: float, lo_open: bool = False) -> float:
@@ -610,9 +651,11 @@ class Arm:
     ----------
     name : str
         Unique within the scenario; letters, digits, ``. _ + -`` and blanks.
-    regimens : tuple of :class:`pkpd.regimens.Regimen`
+    regimens : tuple of :class:`pkpd.regimens.Regimen` or of :class:`pkpd.model_scenario.Dosing`
         One per drug schedule, each with ``drug`` set to a registered drug (case-
-        insensitive; stored in its registry spelling).  Empty for a control arm.
+        insensitive; stored in its registry spelling); in a scenario with a ``model``,
+        one :class:`~pkpd.model_scenario.Dosing` (a regimen into a compartment) per
+        entry.  Empty for a control arm.
     description : str
         Free text.
     path : field path in errors (``"arms[2]"``).
@@ -630,8 +673,13 @@ class Arm:
         set_(self, "description", _text(self.description, f"{self.path}.description"))
         if isinstance(self.regimens, Regimen) or not isinstance(self.regimens, Sequence):
             raise ScenarioError(f"{self.path}.regimen", "must be a list of regimens", _shown(self.regimens))
+        from pkpd.model_scenario import Dosing
+
         regimens = []
         for i, r in enumerate(self.regimens):
+            if isinstance(r, Dosing):
+                regimens.append(r)
+                continue
             if not isinstance(r, Regimen):
                 raise ScenarioError(f"{self.path}.regimen[{i}]", "must be a Regimen", _shown(r))
             if r.drug is None:
@@ -648,8 +696,8 @@ class Arm:
 
     @property
     def drugs(self) -> tuple[str, ...]:
-        """Names of the drugs this arm gives, in order of first appearance."""
-        return tuple(dict.fromkeys(r.drug for r in self.regimens))
+        """Names of the drugs (compartments, in a model scenario) this arm doses, in order of first appearance."""
+        return tuple(dict.fromkeys(r.target for r in self.regimens))
 
 
 @dataclass(frozen=True)
@@ -661,6 +709,8 @@ class SweepAxis:
     key : str
         ``<drug>.<regimen key>`` (``neratinib.dose``; kind ``"regimen"``) or a
         parameter path ``<block>.<name>`` (``neratinib.CL``; kind ``"parameter"``).
+        In a scenario with a ``model``: ``<compartment>.<regimen key>`` (``DEPOT.dose``)
+        or the model's parameter name (``kel``, ``neratinib.CL``).
     values : tuple of float
         In base units: mg for doses, h for times, a count as a float, parameter
         values in the parameter's own unit.  Distinct, at least one.
@@ -677,7 +727,9 @@ class SweepAxis:
     @_checked
     def __post_init__(self):
         path = f"sweep.{self.key}"
-        _split(self.key, path)
+        if not isinstance(self.key, str) or not self.key.strip():
+            raise ScenarioError(path, "must be a sweep key: <drug>.<regimen key> or a parameter's name",
+                                show_value=False)
         if self.kind not in (None, "regimen", "parameter"):
             raise ScenarioError(f"{path}", "kind must be 'regimen' or 'parameter'", _shown(self.kind))
         if isinstance(self.values, (str, Mapping)) or not isinstance(self.values, Sequence):
@@ -702,13 +754,13 @@ class SweepAxis:
 
     @property
     def block(self) -> str:
-        """The part before the dot: a drug name, ``signaling`` or ``tumor``."""
-        return self.key.split(".")[0]
+        """The part before the last dot: a drug name, ``signaling``, ``tumor``, a compartment; "" if none."""
+        return self.key.rpartition(".")[0]
 
     @property
     def name(self) -> str:
-        """The part after the dot: a regimen key or a parameter name."""
-        return self.key.split(".")[1]
+        """The part after the last dot: a regimen key or a parameter name."""
+        return self.key.rpartition(".")[2]
 
     def __len__(self) -> int:
         return len(self.values)
@@ -744,6 +796,17 @@ class Scenario:
         How the scans are read (confirmation, measurement noise, CR limit).
     text : the YAML source text ("" when built in Python)
     source : where it came from (a file path, ``"<string>"`` or ``"<python>"``)
+    model : the :class:`pkpd.models.spec.ModelSpec` simulated, or None for pkpd's trial
+        system (neratinib + ruxolitinib, the EGFR-JAK-STAT3 network, tumour growth).  With a
+        model, arms hold :class:`~pkpd.model_scenario.Dosing` entries, ``parameters`` and
+        ``sweep`` name the model's parameters, ``population.variability`` is ``{name: CV}``,
+        and ``summary_variables`` / ``summary_window`` say what is summarised
+        (:mod:`pkpd.model_scenario`); ``evaluation``, ``biopsies``, ``scan_every``, ``store``
+        and ``recist`` are the trial system's.
+    compiled : a model written in the language: its :class:`pkpd.model.CompiledModel`
+        (per-patient initial states and dose modifiers); None otherwise.
+    model_ref, model_file, base_dir : ``model`` as written, the file it resolved to (None for
+        a shipped model) and the folder a relative file was resolved against.
     """
 
     name: str
@@ -762,6 +825,13 @@ class Scenario:
     recist: Recist = field(default_factory=Recist)
     text: str = field(default="", repr=False)
     source: str = "<python>"
+    model: object = field(default=None, repr=False, compare=False)
+    compiled: object = field(default=None, repr=False, compare=False)
+    model_ref: str = ""
+    model_file: str | None = None
+    base_dir: str = ""
+    summary_variables: tuple[str, ...] = ()
+    summary_window: str | tuple[float, float] = "run"
 
     @_checked
     def __post_init__(self):
@@ -817,7 +887,33 @@ class Scenario:
                 raise ScenarioError(f"arms[{i}].name", f"duplicates arms[{seen[arm.name]}].name; "
                                                        "arm names must be unique", arm.name)
             seen[arm.name] = i
+            for k, r in enumerate(arm.regimens):
+                if (self.model is None) != isinstance(r, Regimen):
+                    want = "a Regimen (the trial system)" if self.model is None else \
+                        "a Dosing (a regimen into one of the model's compartments)"
+                    raise ScenarioError(f"arms[{i}].regimen[{k}]", f"must be {want}", show_value=False)
         object.__setattr__(self, "arms", tuple(arms))
+        self._check_population()
+
+    def _check_population(self) -> None:
+        """``population.variability``: true/false for the trial system, ``{parameter: CV}`` with a model."""
+        v = self.population.variability
+        path = f"{self.population.path}.variability"
+        if self.model is None:
+            if isinstance(v, Mapping):
+                raise ScenarioError(path, "must be true or false for the trial system (CVs per parameter "
+                                          "need a 'model')", show_value=False)
+            return
+        if isinstance(v, Mapping):
+            for name in v:
+                if name not in self.model.parameter_names:
+                    raise ScenarioError(f"{path}.{name}", f"unknown parameter of model {self.model.name}; valid: "
+                                        + ", ".join(self.model.parameter_names), show_value=False)
+        elif v:  # True (also the default of a population of more than one patient)
+            raise ScenarioError(path, "must be a mapping parameter: CV of its log-normal variability, "
+                                      "e.g. {CL: 0.3, V: 20 %}", _shown(v))
+        else:
+            object.__setattr__(self, "population", replace(self.population, variability={}))
 
     def _check_parameters(self) -> None:
         raw = self.parameters
@@ -832,8 +928,8 @@ class Scenario:
                 flat.append((key, value, f"parameters.{key}"))
         out: dict[str, float] = {}
         for key, value, path in flat:
-            target = _resolve(key, path, None)
-            canonical = f"{target.block}.{target.name}"
+            target = self._resolve(key, path, None)
+            canonical = target.key
             if canonical in out:
                 raise ScenarioError(path, "is given twice", show_value=False)
             out[canonical] = _parameter_value(value, target.block, target.parameter, path)
@@ -855,8 +951,8 @@ class Scenario:
         axes = []
         for key, values in items:
             path = f"sweep.{key}"
-            target = _resolve(key, path, dosed)
-            canonical = f"{target.block}.{target.name}"
+            target = self._resolve(key, path, dosed)
+            canonical = target.key
             if any(a.key == canonical for a in axes):
                 raise ScenarioError(path, "is swept twice", show_value=False)
             if target.kind == "parameter" and canonical in self.parameters:
@@ -873,10 +969,22 @@ class Scenario:
                     raise ScenarioError(path, "is empty; give at least one value")
                 raw_values = values
                 labels = tuple(v if isinstance(v, str) else _shown(v) for v in values)
-            converted = tuple(_target_value(target, v, f"{path}[{i}]") for i, v in enumerate(raw_values))
+            state = self._dosed_state(target.block) if target.kind == "regimen" else None
+            converted = tuple(_target_value(target, v, f"{path}[{i}]", state) for i, v in enumerate(raw_values))
             axes.append(SweepAxis(canonical, converted, labels, target.kind))
         object.__setattr__(self, "sweep", tuple(axes))
         self._check_sweep_size()
+
+    def _resolve(self, key: object, path: str, dosed: set[str] | None) -> _Target:
+        if self.model is None:
+            return _resolve(key, path, dosed)
+        return _model_target(self.model, key, path, dosed)
+
+    def _dosed_state(self, name: str):
+        """The State of compartment ``name`` of a model scenario (None for the trial system)."""
+        if self.model is None:
+            return None
+        return self.model.states[self.model.state_names.index(name)]
 
     def _check_sweep_size(self) -> None:
         n = math.prod(len(a) for a in self.sweep)
@@ -919,6 +1027,8 @@ class Scenario:
 
     def _check_plausible_dose(self, r: Regimen, point: Mapping[str, float]) -> None:
         """No dose step above :data:`MAX_DOSE_FACTOR` times the drug's highest labelled dose."""
+        if not isinstance(r, Regimen):
+            return  # a model's compartment: no label to compare with
         drug = get_drug(r.drug) if r.drug else None
         if drug is None or drug.label_max_dose_mg is None:
             return
@@ -948,11 +1058,11 @@ class Scenario:
         out = []
         for r in arm.regimens:
             for key, value in point.items():
-                block, name = key.split(".")
-                if block != r.drug:
+                block, _, name = key.rpartition(".")
+                if block != r.target:
                     continue
                 try:
-                    r = _apply(r, name, value)
+                    r = _apply(r, name, value) if isinstance(r, Regimen) else r.with_regimen(_apply(r.regimen, name, value))
                 except InputError as err:
                     i, label = self._label(key, value)
                     raise ScenarioError(f"sweep.{key}[{i}]", f"with {label}, {err}", show_value=False) from None
@@ -1103,6 +1213,8 @@ class Scenario:
         time that any readout needs is an output time.  Times closer than
         :data:`pkpd.regimens.TIME_TOL_H` are merged.
         """
+        if self.model is not None:
+            return self.regular_times_h()  # a model scenario has no biopsies, scans or store
         parts = [self.regular_times_h(), np.asarray(self.biopsies_h, dtype=float), self.scan_times_h()]
         if self.store == "daily":
             parts.append(self._daily_times_h())
@@ -1116,7 +1228,7 @@ class Scenario:
         evaluation window are meant to be computed on :meth:`times_h` before thinning.
         """
         full = self.times_h()
-        if self.store == "full":
+        if self.store == "full" or self.model is not None:
             return full
         keep = [self.scan_times_h(), np.asarray(self.biopsies_h, dtype=float), np.array([0.0, self.duration_h])]
         if self.store == "daily":
@@ -1125,8 +1237,42 @@ class Scenario:
         idx = np.searchsorted(full, wanted - TIME_TOL_H)
         return full[np.unique(np.clip(idx, 0, full.size - 1))]
 
+    def summary_window_h(self, arm: Arm | str, point: Mapping[str, float] | None = None) -> tuple[float, float] | None:
+        """A model scenario's summary window of ``arm`` at sweep ``point``, (start, end) in h; None when
+        ``summary.window`` is ``last_interval`` and the arm has no complete dosing interval.
+
+        ``last_interval``: of the arm's regimen entry that gives the last planned dose of the
+        run, its last dosing interval that ends within the run.
+        """
+        if isinstance(self.summary_window, tuple):
+            return self.summary_window
+        if self.summary_window == "run":
+            return (0.0, self.duration_h)
+        best = None
+        for d in self.arm_regimens(arm, point):
+            times = d.planned_times(self.duration_h)
+            if times.size and (best is None or times[-1] > best[0]):
+                best = (times[-1], d, times)
+        if best is None:
+            return None
+        _, d, times = best
+        tau = d.regimen.interval_h
+        full = times[times + tau <= self.duration_h + TIME_TOL_H]
+        if full.size == 0:
+            return None
+        return (float(full[-1]), float(full[-1] + tau))
+
+    def __reduce__(self):
+        # A model scenario holds compiled kernels (Numba dispatchers of generated or user modules):
+        # it travels (to Dask workers) as its text, read again where it lands, with the same result.
+        if self.model is not None and self.text:
+            return (_reload, (self.text, self.source, self.base_dir))
+        return (copyreg.__newobj__, (type(self),), dict(self.__dict__))
+
     def describe(self) -> str:
         """A few lines in words: arms with their regimens, sweep, population."""
+        if self.model is not None:
+            return self._describe_model()
         lines = [f"{self.name}: {_fmt_time(self.duration_h)}, output every {_fmt_time(self.output_every_h)}, "
                  f"{self.population.size} patient(s), seed {self.population.seed}"]
         for arm in self.arms:
@@ -1135,6 +1281,35 @@ class Scenario:
         for a in self.sweep:
             lines.append(f"  sweep {a.key}: {', '.join(a.labels)}")
         return "\n".join(lines)
+
+    def _describe_model(self) -> str:
+        """Several lines: model, arms with their dosing, sweep, population, output grid and summary."""
+        m = self.model
+        lines = [f"model {m.name} ({self.model_file or 'shipped'}): {m.n_states} states "
+                 f"({', '.join(m.state_names)}), {m.n_parameters} parameters"]
+        for a in self.arms:
+            lines.append(f"arm {a.name}: " + ("; ".join(d.describe() for d in a.regimens) or "no doses"))
+        for a in self.sweep:
+            lines.append(f"sweep {a.key}: {', '.join(a.labels)}")
+        pop = self.population
+        var = ", ".join(f"{k} CV {v:g}" for k, v in pop.variability.items()) or "none"
+        lines.append(f"patients per arm: {pop.size} (seed {pop.seed}; variability: {var})")
+        if self.parameters:
+            lines.append("parameters: " + ", ".join(f"{k} = {v:g} {m.parameter(k).unit}"
+                                                    for k, v in self.parameters.items()))
+        n_t = self.regular_times_h().size
+        lines.append(f"simulations: {self.n_simulations} ({n_t} output times every "
+                     f"{format_quantity(self.output_every_h, 'time')} over {format_quantity(self.duration_h, 'time')}"
+                     f"; solver {self.solver.method}, rtol {self.solver.rtol:g})")
+        w = self.summary_window
+        wtext = f"[{format_quantity(w[0], 'time')}, {format_quantity(w[1], 'time')}]" if isinstance(w, tuple) else w
+        lines.append(f"summary: Cmax, Cmin, AUC of {', '.join(self.summary_variables)} over {wtext}")
+        return "\n".join(lines)
+
+
+def _reload(text: str, source: str, base_dir: str) -> Scenario:
+    """A model scenario from its text (the inverse of :meth:`Scenario.__reduce__`)."""
+    return replace(load_scenario(text if "\n" in text else text + "\n", base_dir=base_dir or None), source=source)
 
 
 def _merge(times: np.ndarray) -> np.ndarray:
@@ -1239,7 +1414,7 @@ def _looks_like_path(arg: str) -> bool:
 
 
 @_checked
-def load_scenario(path_or_text: str | os.PathLike) -> Scenario:
+def load_scenario(path_or_text: str | os.PathLike, base_dir: str | os.PathLike | None = None) -> Scenario:
     """Read and validate a scenario from a YAML file or from YAML text.
 
     Parameters
@@ -1247,6 +1422,9 @@ def load_scenario(path_or_text: str | os.PathLike) -> Scenario:
     path_or_text : a path (``str`` or :class:`os.PathLike`) of a YAML file, or the
         YAML text itself.  A string is read as text when it has a line break, or
         a ``:`` and does not end in ``.yaml``/``.yml`` (or name an existing file).
+
+    base_dir : the folder a relative ``model`` file is resolved against when the scenario is
+        given as text (a file's own folder otherwise); default the current folder.
 
     Returns
     -------
@@ -1272,6 +1450,7 @@ def load_scenario(path_or_text: str | os.PathLike) -> Scenario:
         except OSError as err:
             raise ScenarioError(str(file), f"cannot be read ({err.strerror or err})", show_value=False) from None
         source = str(file)
+        base_dir = file.resolve().parent
     elif isinstance(path_or_text, str):
         text, source = path_or_text, "<string>"
     else:
@@ -1286,7 +1465,7 @@ def load_scenario(path_or_text: str | os.PathLike) -> Scenario:
     if data is None:
         where = source if source != "<string>" else "scenario"
         raise ScenarioError(where, "is empty; a scenario needs at least name, duration and arms", show_value=False)
-    return scenario_from_dict(data, text=text, source=source)
+    return scenario_from_dict(data, text=text, source=source, base_dir=base_dir)
 
 
 def regular_grid_h(duration_h: float, every_h: float) -> np.ndarray:
@@ -1361,14 +1540,18 @@ def _solver_from_dict(d: object, keys: tuple[str, ...] = SOLVER_KEYS) -> SolverO
 
 
 @_checked
-def scenario_from_dict(data: object, *, text: str = "", source: str = "<python>") -> Scenario:
+def scenario_from_dict(data: object, *, text: str = "", source: str = "<python>",
+                       base_dir: str | os.PathLike | None = None) -> Scenario:
     """Validate a scenario given as a mapping (as read from YAML); see :func:`load_scenario`.
 
-    ``text`` and ``source`` are stored in the result for provenance.
+    ``text`` and ``source`` are stored in the result for provenance; ``base_dir`` is the
+    folder a relative ``model`` file is resolved against (default the current folder).
     """
     if not isinstance(data, Mapping):
         raise ScenarioError("top level", "must be a mapping with keys " + ", ".join(SCENARIO_KEYS), _shown(data))
     _check_numbers(data, "", set(), [1_000_000])
+    if "model" in data:
+        return _model_scenario_from_dict(data, text=text, source=source, base_dir=base_dir)
     d = _mapping(data, "", SCENARIO_KEYS)
     for key in ("name", "duration", "arms"):
         if key not in d:
@@ -1436,3 +1619,57 @@ def scenario_from_dict(data: object, *, text: str = "", source: str = "<python>"
         text=text,
         source=source,
     )
+
+
+def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir) -> Scenario:
+    """A scenario with a ``model`` key: the model is loaded first, then the fields it decides
+    (compartment dosing, parameter names, variability CVs, summary) are read against it."""
+    from pkpd.model_scenario import (MODEL_SCENARIO_KEYS, dosing_from_dict, load_scenario_model, summary_from_dict,
+                                     variability_from_dict)
+
+    d = _mapping(data, "", MODEL_SCENARIO_KEYS)
+    for key in ("name", "model", "duration", "arms"):
+        if key not in d:
+            raise ScenarioError(key, "is required")
+    name = _name(d["name"], "name")
+    if d.get("description") is not None:
+        _text(d["description"], "description")
+    with _Checked():
+        model, resolved, compiled = load_scenario_model(d["model"], base_dir)
+    duration = _quantity(d["duration"], "time", "duration", require="> 0")
+
+    pm = {} if d.get("population") is None else _mapping(d["population"], "population", POPULATION_KEYS)
+    variability = variability_from_dict(pm.get("variability"), model, "population.variability")
+    population = Population(pm.get("size", 1), pm.get("seed", 0), variability)
+
+    arms_raw = d["arms"]
+    if not isinstance(arms_raw, list) or not arms_raw:
+        raise ScenarioError("arms", "must be a non-empty list of arms, e.g. [{name: placebo}]", _shown(arms_raw))
+    arms = []
+    for i, a in enumerate(arms_raw):
+        path = f"arms[{i}]"
+        m = _mapping(a, path, ARM_KEYS)
+        if "name" not in m:
+            raise ScenarioError(f"{path}.name", "is required")
+        entries = _regimen_entries(m.get("regimen"), path, "{cmt, dose, every, ...}")
+        dosing = tuple(dosing_from_dict(e, model, p) for e, p in entries)
+        arms.append(Arm(_name(m["name"], f"{path}.name"), dosing, m.get("description") or "", path=path))
+
+    sweep = d.get("sweep")
+    if sweep is None:
+        sweep = {}
+    elif not isinstance(sweep, Mapping):
+        raise ScenarioError("sweep", "must be a mapping <key>: [values], e.g. {CL: [2 L/h, 4 L/h]}", _shown(sweep))
+    solver = SolverOptions() if d.get("solver") is None else \
+        _solver_from_dict(d["solver"], tuple(k for k in SOLVER_KEYS if k not in ("periodic", "pk")))
+    with _Checked():
+        solver.atol_array(model.n_states)
+    variables, window = summary_from_dict(d.get("summary"), model, duration)
+    return Scenario(
+        name=name, description=d.get("description") or "", duration_h=duration,
+        output_every_h=d.get("output_every", DEFAULT_OUTPUT_EVERY_H), population=population,
+        parameters=d.get("parameters") or {}, arms=tuple(arms), sweep=sweep, solver=solver, text=text, source=source,
+        model=model, compiled=compiled, model_ref=str(d["model"]).strip(),
+        model_file=None if resolved is None else str(resolved),
+        base_dir=str(Path(base_dir if base_dir is not None else ".").resolve()),
+        summary_variables=variables, summary_window=window)

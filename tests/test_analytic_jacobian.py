@@ -359,7 +359,7 @@ def test_analytic_jacobian_on_the_builtin_system_is_refused_naming_it():
                               "(use auto or numeric)")
 
 
-# ---- a user model file with jac, run by the generic runner --------------------------
+# ---- a user model file with jac, run by the runner ----------------------------------
 
 MODEL_FILE = '''
 from numba import njit
@@ -393,19 +393,19 @@ MODEL = ModelSpec(
 '''
 
 
-def test_generic_runner_uses_the_model_files_jacobian(tmp_path):
-    from pkpd.generic_runner import run_model_scenario
-    from pkpd.generic_scenario import load_model_scenario
+def test_the_runner_uses_the_model_files_jacobian(tmp_path):
+    from pkpd.runner import run
+    from pkpd.scenario import load_scenario
 
     (tmp_path / "stiff_mm.py").write_text(MODEL_FILE)
     base = ("name: t\nmodel: stiff_mm.py:MODEL\nduration: 3 d\noutput_every: 1 h\n"
             "arms: [{name: a, regimen: [{cmt: DEPOT, dose: 200 mg, every: 24 h}]}]\n")
     runs = {}
     for mode in ("analytic", "numeric"):
-        sc = load_model_scenario(base + f"solver: {{method: rodas3, rtol: 1e-6, atol: 1e-8, jacobian: {mode}}}\n",
-                                 base_dir=tmp_path)
+        sc = load_scenario(base + f"solver: {{method: rodas3, rtol: 1e-6, atol: 1e-8, jacobian: {mode}}}\n",
+                           base_dir=tmp_path)
         assert sc.solver.jacobian == mode and sc.model.has_jacobian
-        runs[mode] = run_model_scenario(sc)
+        runs[mode] = run(sc)
     an, fd = runs["analytic"], runs["numeric"]
     # same solution to the bound above (here in mg, the states' scale is ~100 mg)
     assert tol_units(an["CENT"].values, fd["CENT"].values, 1e-6, 1e-8) < FD_AGREEMENT_BOUND

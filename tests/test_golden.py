@@ -4,9 +4,8 @@ What is pinned
 --------------
 Each shipped scenario (``scenarios/*.yaml`` and ``examples/*.yaml``, found by glob) is run
 through the command line, in process: ``pkpd run SCENARIO -o <tmp>/result.nc`` (click's
-``CliRunner``; the same dispatch a user gets: :mod:`pkpd.runner` for the built-in system,
-:mod:`pkpd.generic_runner` for a scenario with a ``model`` key), then ``pkpd summary RESULT
---format json``.  Compared with ``tests/golden/<folder>/<name>.json``:
+``CliRunner``; :mod:`pkpd.runner` for every scenario, whose groups are :mod:`pkpd.model_group`'s
+for a scenario with a ``model`` key), then ``pkpd summary RESULT --format json``.  Compared with ``tests/golden/<folder>/<name>.json``:
 
 * every variable of the written result file (data variables and coordinates, read back with
   :func:`pkpd.io.read_dataset`): dims, shape, dtype, the ``units`` / ``flag_meanings`` /

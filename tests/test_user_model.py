@@ -1,4 +1,4 @@
-"""User-supplied models: loading a model file, scenarios of any model, the generic runner and the CLI.
+"""User-supplied models: loading a model file, scenarios of any model through the one runner, and the CLI.
 
 References are independent of pkpd's solver and event code: scipy ``solve_ivp`` (LSODA,
 rtol 1e-10, atol 1e-12) restarted at every dose with a plain-numpy right-hand side written
@@ -21,12 +21,14 @@ import yaml
 from click.testing import CliRunner
 from scipy.integrate import solve_ivp
 
+from pkpd import model_group
 from pkpd.cli import main
 from pkpd.errors import InputError, ScenarioError
-from pkpd.generic_runner import patient_parameters, run_model_scenario, summary_records
-from pkpd.generic_scenario import load_model_scenario
 from pkpd.io import read_dataset
+from pkpd.model_group import patient_parameters, summary_records
 from pkpd.models import ModelSpec
+from pkpd.runner import run
+from pkpd.scenario import load_scenario
 from pkpd.usermodel import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +54,16 @@ def write(tmp_path: Path, text: str, name: str = "m.py") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
+
+
+def run_in_chunks(sc, chunk: int):
+    """``run(sc)`` with ``chunk`` patients per call of the compiled driver."""
+    saved = model_group.PATIENT_CHUNK
+    model_group.PATIENT_CHUNK = chunk
+    try:
+        return run(sc)
+    finally:
+        model_group.PATIENT_CHUNK = saved
 
 
 def error_in_tolerance_units(y, ref) -> float:
@@ -95,7 +107,7 @@ def test_bad_models_are_one_line_errors(tmp_path, text, ref, message):
     assert "\n" not in msg
 
 
-# ----------------------------------------------------------------------------- generic scenarios
+# ----------------------------------------------------------------------------- model scenarios
 
 
 def scenario_text(**changes) -> str:
@@ -110,10 +122,10 @@ def scenario_text(**changes) -> str:
 
 
 def test_example_scenario_is_valid_as_shipped():
-    sc = load_model_scenario(EXAMPLE_SCENARIO)
+    sc = load_scenario(EXAMPLE_SCENARIO)
     assert sc.model.name == "indirect_response" and sc.model_file == str(EXAMPLE)
-    assert [a.name for a in sc.arms] == ["100 mg QD", "300 mg QD"] and sc.size == 200
-    assert sc.parameters == {"IC50": 0.4} and sc.variability == {"CL": 0.3, "V": 0.2, "KOUT": 0.25}
+    assert [a.name for a in sc.arms] == ["100 mg QD", "300 mg QD"] and sc.population.size == 200
+    assert sc.parameters == {"IC50": 0.4} and sc.population.variability == {"CL": 0.3, "V": 0.2, "KOUT": 0.25}
 
 
 def reference_indirect_response(p, dose_times, dose_mg, t_eval):
@@ -141,11 +153,11 @@ def reference_indirect_response(p, dose_times, dose_mg, t_eval):
 
 @pytest.fixture(scope="module")
 def example_run():
-    sc = load_model_scenario(scenario_text(), base_dir=EXAMPLE.parent)
-    return sc, run_model_scenario(sc)
+    sc = load_scenario(scenario_text(), base_dir=EXAMPLE.parent)
+    return sc, run(sc)
 
 
-def test_generic_run_matches_scipy_reference(example_run):
+def test_model_scenario_run_matches_scipy_reference(example_run):
     sc, ds = example_run
     assert dict(ds.sizes) == {"arm": 2, "patient": 3, "time": 145, "bound": 2}
     t = ds["time"].values
@@ -183,7 +195,7 @@ def test_summary_metrics_are_exact_for_an_iv_bolus_with_a_dose_at_the_window_end
     trough C(24-), CMAX the post-dose peak C(12+), and AUC the exact integral (the log-down
     rule is exact for a mono-exponential).  Closed form: C(t) = sum_j D/V exp(-k (t - t_j)).
     """
-    sc = load_model_scenario("""
+    sc = load_scenario("""
 name: iv
 model: pk1cmt
 duration: 30 h
@@ -195,7 +207,7 @@ arms:
     regimen: [{cmt: CENT, dose: 100 mg, every: 12 h}]
 summary: {window: last_interval}
 """)
-    ds = run_model_scenario(sc)
+    ds = run(sc)
     k, c0 = 0.2, 10.0
     conc = lambda t, doses: sum(c0 * math.exp(-k * (t - d)) for d in doses if d <= t)  # noqa: E731
     assert ds["summary_window"].values[0].tolist() == [12.0, 24.0]
@@ -211,18 +223,18 @@ def test_same_seed_is_identical_whatever_the_chunks_and_threads(example_run):
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        again = run_model_scenario(sc, chunk=1)
+        again = run_in_chunks(sc, 1)
     finally:
         numba.set_num_threads(threads)
     for name in ds.data_vars:
         np.testing.assert_array_equal(again[name].values, ds[name].values, err_msg=name)
-    other = run_model_scenario(load_model_scenario(scenario_text(population={"size": 3, "seed": 1, "variability":
+    other = run(load_scenario(scenario_text(population={"size": 3, "seed": 1, "variability":
                                                                              {"CL": 0.3}}), base_dir=EXAMPLE.parent))
     assert not np.array_equal(other["param_CL"].values, ds["param_CL"].values)
 
 
 def test_log_normal_variability_per_patient_streams():
-    sc = load_model_scenario(scenario_text(population={"size": 4000, "seed": 5, "variability": {"CL": 0.3}}),
+    sc = load_scenario(scenario_text(population={"size": 4000, "seed": 5, "variability": {"CL": 0.3}}),
                              base_dir=EXAMPLE.parent)
     P = patient_parameters(sc)
     # patients drawn in another block are the same patients
@@ -239,9 +251,9 @@ def test_per_patient_dose_modifiers_match_single_subject_simulations():
     from pkpd.dosing import Dose
     from pkpd.simulate import simulate
 
-    sc = load_model_scenario(scenario_text(population={"size": 3, "seed": 3, "variability": {"F1": 0.05}}),
+    sc = load_scenario(scenario_text(population={"size": 3, "seed": 3, "variability": {"F1": 0.05}}),
                              base_dir=EXAMPLE.parent)
-    ds = run_model_scenario(sc)
+    ds = run(sc)
     t = ds["time"].values
     for i in range(3):
         params = {n: float(ds[f"param_{n}"][i]) for n in sc.model.parameter_names}
@@ -253,29 +265,29 @@ def test_per_patient_dose_modifiers_match_single_subject_simulations():
 def test_random_missed_doses_come_from_per_patient_streams():
     """missed: {probability}: each patient's doses from its own stream; trajectories equal pkpd.simulate alone."""
     from pkpd.dosing import Dose
-    from pkpd.generic_scenario import missed_stream
+    from pkpd.model_scenario import missed_stream
     from pkpd.population import patient_rng
     from pkpd.simulate import simulate
 
     arms = [{"name": "a", "regimen": [{"cmt": "DEPOT", "dose": "100 mg", "every": "12 h",
                                         "missed": {"probability": 0.3}}]}]
-    sc = load_model_scenario(scenario_text(arms=arms, population={"size": 4, "seed": 9}), base_dir=EXAMPLE.parent)
-    ds = run_model_scenario(sc, chunk=3)
+    sc = load_scenario(scenario_text(arms=arms, population={"size": 4, "seed": 9}), base_dir=EXAMPLE.parent)
+    ds = run_in_chunks(sc, 3)
     t = ds["time"].values
     given = []
     for i in range(4):
-        doses = sc.arms[0].dosing[0].to_doses(sc.duration_h, patient_rng(9, i, missed_stream(0)))
+        doses = sc.arms[0].regimens[0].to_doses(sc.duration_h, patient_rng(9, i, missed_stream(0)))
         given.append(len(doses))
         params = {n: float(ds[f"param_{n}"][i]) for n in sc.model.parameter_names}
         one = simulate(sc.model, [Dose(d.time, d.amt, d.cmt) for d in doses], t, params=params, solver=sc.solver)
         np.testing.assert_allclose(ds["CENT"].values[0, i], one["CENT"].values, rtol=1e-12, atol=1e-15)
     assert len(set(given)) > 1 and max(given) < 12  # 12 planned doses in 6 d; patients miss different ones
-    np.testing.assert_array_equal(run_model_scenario(sc, chunk=1)["CENT"].values, ds["CENT"].values)
+    np.testing.assert_array_equal(run_in_chunks(sc, 1)["CENT"].values, ds["CENT"].values)
 
 
 def test_infusions_and_dose_units():
     """pk1cmt: 0.1 g (= 100 mg) infused over 2 h at 0 and 24 h; closed form of a one-compartment infusion."""
-    sc = load_model_scenario("""
+    sc = load_scenario("""
 name: inf
 model: pk1cmt
 duration: 30 h
@@ -287,10 +299,10 @@ arms:
     regimen: [{cmt: 1, dose: 0.1 g, every: 24 h, infusion: 2 h}]
 summary: {window: [24 h, 30 h]}
 """)
-    doses = sc.arms[0].dosing[0].to_doses(sc.duration_h)
+    doses = sc.arms[0].regimens[0].to_doses(sc.duration_h)
     assert [(d.time, d.amt, d.rate) for d in doses] == [(0.0, 100.0, 50.0), (24.0, 100.0, 50.0)]
-    assert sc.arms[0].dosing[0].describe() == "100 mg every 24 h from 0 h as 2 h infusions into CENT"
-    ds = run_model_scenario(sc)
+    assert sc.arms[0].regimens[0].describe() == "100 mg every 24 h from 0 h as 2 h infusions into CENT"
+    ds = run(sc)
     k, rate, cl = 0.2, 50.0, 2.0
 
     def conc(t):
@@ -307,10 +319,10 @@ summary: {window: [24 h, 30 h]}
 
 
 def test_variability_beyond_a_parameter_bound_is_an_error():
-    sc = load_model_scenario(scenario_text(population={"size": 50, "seed": 0, "variability": {"F1": 0.5}}),
+    sc = load_scenario(scenario_text(population={"size": 50, "seed": 0, "variability": {"F1": 0.5}}),
                              base_dir=EXAMPLE.parent)
     with pytest.raises(ScenarioError, match=r"^population\.variability\.F1: gives patient \d+ the value"):
-        run_model_scenario(sc)
+        run(sc)
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -360,7 +372,7 @@ ARM = {"name": "a", "regimen": [{"cmt": "DEPOT", "dose": "100 mg", "every": "24 
      "arms[0].regimen[0].dose: 'h' is a time unit"),
     ({"arms": [{"name": "a", "regimen": [{"drug": "neratinib", "cmt": "DEPOT", "dose": "1 mg", "every": "QD"}]}]},
      "arms[0].regimen[0].drug: unknown key; valid keys: cmt, dose,"),
-    ({"arms": [ARM, ARM]}, "arms[1].name: is used by an earlier arm"),
+    ({"arms": [ARM, ARM]}, "arms[1].name: duplicates arms[0].name; arm names must be unique"),
     ({"parameters": {"CLL": 3}}, "parameters.CLL: unknown parameter of model indirect_response; valid: CL, V,"),
     ({"parameters": {"CL": "5 mg"}}, "parameters.CL: 'mg' is a mass unit, expected a clearance"),
     ({"parameters": {"F1": 1.5}}, "parameters.F1: must be within [0, 1], got 1.5"),
@@ -369,7 +381,13 @@ ARM = {"name": "a", "regimen": [{"cmt": "DEPOT", "dose": "100 mg", "every": "24 
     ({"summary": {"variables": ["CP", "AUC"]}}, "summary.variables[1]: unknown variable AUC; the model's states"),
     ({"summary": {"window": [0, "30 d"]}}, "summary.window[1]: must be <= duration (144 h)"),
     ({"solver": {"atol": [1e-9, 1e-9]}}, "solver.atol: must have 3 entries (one per state), got 2"),
-    ({"sweep": {"CL": [1, 2]}}, "sweep: unknown key; valid keys: name, description, model,"),
+    ({"sweep": {"CLL": [1, 2]}}, "sweep.CLL: unknown parameter of model indirect_response; valid: "
+                                 "<compartment>.<regimen key> (DEPOT.dose...) or parameters CL, V,"),
+    ({"sweep": {"CENT.dose": ["10 mg"]}}, "sweep.CENT.dose: no arm doses CENT; a regimen sweep needs an arm"),
+    ({"sweep": {"DEPOT.dose": ["-10 mg"]}}, "sweep.DEPOT.dose[0]: must be > 0 mg, got -10 mg"),
+    ({"sweep": {"DEPOT.missed": [1]}}, "sweep.DEPOT.missed: 'missed' cannot be swept; sweepable regimen keys:"),
+    ({"sweep": {"CL": ["5 mg"]}}, "sweep.CL[0]: 'mg' is a mass unit, expected a clearance"),
+    ({"biopsies": ["7 d"]}, "biopsies: unknown key; valid keys: name, description, model,"),
     ({"model": "missing.py:M"}, "model: file 'missing.py' not found"),
 ])
 def test_cli_bad_input_is_one_line_exit_2_no_output(tmp_path, changes, message):
@@ -383,12 +401,12 @@ def test_cli_bad_input_is_one_line_exit_2_no_output(tmp_path, changes, message):
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
 
-@pytest.mark.parametrize("flags", [["--plots", "figs"], ["--csv", "o.csv"], ["--resume"]])
-def test_cli_options_of_the_builtin_system_are_refused(tmp_path, flags):
+def test_cli_plots_are_refused_for_a_model_scenario(tmp_path):
     sc = cli_scenario(tmp_path)
-    r = CliRunner().invoke(main, ["run", str(sc), "-o", str(tmp_path / "o.nc"), *flags])
-    assert r.exit_code == 2 and r.stderr.strip() == (f"error: {flags[0]}: is not available for scenarios with a "
-                                                     "'model' key (docs/user_models.md, Limits)")
+    r = CliRunner().invoke(main, ["run", str(sc), "-o", str(tmp_path / "o.nc"), "--plots", "figs"])
+    assert r.exit_code == 2 and r.stderr.strip() == (
+        "error: --plots: the standard figures are drawn for the trial system's results; plot a model scenario's "
+        "result with xarray (docs/user_models.md)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
 

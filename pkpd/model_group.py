@@ -1,41 +1,40 @@
-"""Run a :class:`pkpd.generic_scenario.ModelScenario` (any model) -> a labelled :class:`xarray.Dataset`.
+"""One group (arm x sweep point) of a scenario with a ``model``: every patient simulated and summarised.
 
-For each arm, every patient of the population is integrated by pkpd's compiled
-driver (:func:`pkpd.solvers.integrate.integrate_population`, patients in parallel
-threads, in chunks of :data:`PATIENT_CHUNK`), with NONMEM dosing semantics
-(:mod:`pkpd.events`).  Patients share one event table unless their doses differ
-(random missed doses, or between-patient variability of a dose-modifier parameter
-``F<n>``, ``ALAG<n>``, ``R<n>``, ``D<n>``), in which case each gets its own.  Every
-patient is independent and draws from its own random streams, so the result is
-bitwise the same whatever the chunk size or the number of threads.
+:func:`pkpd.runner.run` plans, checkpoints, distributes and assembles the groups of every
+scenario; this module is what it does for a group of a model scenario (the trial system's
+groups are :func:`pkpd.runner.run_group`).  Each patient is integrated by pkpd's compiled
+driver (:func:`pkpd.solvers.integrate.integrate_population`, patients in parallel threads,
+in chunks of :data:`PATIENT_CHUNK`), with NONMEM dosing semantics (:mod:`pkpd.events`).
+Patients share one event table unless their doses differ (random missed doses, or
+between-patient variability of a dose-modifier parameter ``F<n>``, ``ALAG<n>``, ``R<n>``,
+``D<n>`` or of a parameter in a language model's ``dosing`` declarations), in which case each
+gets its own.  Every patient draws from its own random streams, so the result is bitwise
+the same whatever the chunk size, the number of threads or the executor.
 
-When the explicit method fails for a patient (stiffness, steps too small), that
-patient is retried with ``radau5`` at the same tolerances, as the built-in runner
-does; a patient that still fails stops the run (``on_failure="fail"``, naming arm,
-patient and time) or is marked in ``status`` and left out of the summary
-(``"skip"``).
+When the explicit method fails for a patient (stiffness, steps too small), that patient is
+retried with ``radau5`` at the same tolerances; a patient that still fails stops the run
+(``on_failure="fail"``, naming arm, sweep point, patient and time) or is marked in
+``status`` and left out of the summary (``"skip"``).
 
 Summary metrics
 ---------------
-For every summary variable (a state or an output) and patient: ``CMAX``, ``CMIN``
-(its maximum and minimum) and ``AUC`` (its integral, unit x h) over the arm's
-summary window, computed by :mod:`pkpd.analysis.exposure` (linear-up/log-down) on
-the output grid plus the window's edges plus both sides of every planned dose
-inside the window (the pre-dose and post-dose values), so troughs and peaks at
-dose times are exact and the rest is as accurate as ``output_every`` allows (a
-maximum between grid points is missed by at most about ``|x''| dt^2 / 8``).
+For every summary variable (a state or an output) and patient: ``CMAX``, ``CMIN`` (its
+maximum and minimum) and ``AUC`` (its integral, unit x h) over the arm's summary window,
+computed by :mod:`pkpd.analysis.exposure` (linear-up/log-down) on the output grid plus the
+window's edges plus both sides of every planned dose inside the window (the pre-dose and
+post-dose values), so troughs and peaks at dose times are exact and the rest is as
+accurate as ``output_every`` allows (a maximum between grid points is missed by at most
+about ``|x''| dt^2 / 8``).
 
-Dimensions of the result: ``arm``, ``patient``, ``time`` (h; coordinate ``day``
-too).  Every variable has ``units`` and ``long_name``; the attributes record the
-scenario text, the model, the seed, the pkpd version and the solver settings.
+Dimensions of the result: ``arm``, one per swept key (``.`` written ``_``), ``patient``,
+``time`` (h; coordinate ``day`` too).  Every variable has ``units`` and ``long_name``; the
+attributes record the scenario text, the model, the seed, the pkpd version and the solver
+settings.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import time as _time
-from typing import Callable
 
 import numpy as np
 import xarray as xr
@@ -44,7 +43,7 @@ from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.events import concatenate
-from pkpd.generic_scenario import ModelArm, ModelScenario, missed_stream, parameter_stream
+from pkpd.model_scenario import missed_stream, parameter_stream
 from pkpd.population import patient_rng
 from pkpd.regimens import TIME_TOL_H
 from pkpd.simulate import _event_table, _jacobian
@@ -53,12 +52,11 @@ from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
 from pkpd.solvers.integrate import integrate_population
 from pkpd.solvers.status import SolverStatus
 
-__all__ = ["run_model_scenario", "patient_parameters", "summary_records", "METRICS", "PATIENT_CHUNK",
-           "ON_FAILURE"]
+__all__ = ["patient_parameters", "run_group", "assemble", "summary_records", "output_rows", "METRICS",
+           "PATIENT_CHUNK"]
 
 #: patients handed to the compiled threads at once (Python checks for interrupts between chunks)
 PATIENT_CHUNK = 64
-ON_FAILURE = ("fail", "skip")
 #: summary metrics per variable: name -> (long name, unit suffix)
 METRICS = {"CMAX": ("maximum", ""), "CMIN": ("minimum", ""), "AUC": ("area under the curve", "*h")}
 _MODIFIER_PREFIXES = ("F", "ALAG", "R", "D")
@@ -69,26 +67,28 @@ def _is_modifier(name: str) -> bool:
     return any(name.startswith(k) and name[len(k):].isdigit() for k in _MODIFIER_PREFIXES)
 
 
-def patient_parameters(sc: ModelScenario, start: int = 0, n: int | None = None) -> np.ndarray:
-    """Individual parameters of patients ``start .. start+n-1``, shape (n, n_parameters), model units.
+def patient_parameters(sc, point: dict | None = None, start: int = 0, n: int | None = None) -> np.ndarray:
+    """Individual parameters of patients ``start .. start+n-1`` at sweep ``point``, shape (n, n_parameters).
 
-    ``P_ij = P_j * exp(omega_j * z_ij)``, ``omega_j^2 = ln(1 + CV_j^2)``, ``z_ij`` the first
-    standard normal of patient ``i``'s stream :func:`parameter_stream` (name of parameter j)
-    of the scenario seed.  Raises :class:`ScenarioError` on ``population.variability.NAME``
-    when a drawn value leaves the parameter's bounds.
+    In the model's units.  ``P_ij = P_j * exp(omega_j * z_ij)``, ``omega_j^2 = ln(1 + CV_j^2)``,
+    ``P_j`` the typical value with the scenario's overrides and the swept values of ``point``,
+    ``z_ij`` the first standard normal of patient ``i``'s stream :func:`parameter_stream`
+    (name of parameter j) of the scenario seed.  Raises :class:`ScenarioError` on
+    ``population.variability.NAME`` when a drawn value leaves the parameter's bounds.
     """
-    n = sc.size - start if n is None else n
-    p = sc.typical_parameters()
+    pop, model = sc.population, sc.model
+    n = pop.size - start if n is None else n
+    p = model.pack(sc.parameters_at(point))
     P = np.repeat(p[None, :], n, axis=0)
-    for name, cv in sc.variability.items():
+    for name, cv in pop.variability.items():
         if cv == 0:
             continue
-        j = sc.model.parameter_index(name)
+        j = model.parameter_index(name)
         omega = math.sqrt(math.log1p(cv * cv))
         stream = parameter_stream(name)
-        z = np.array([patient_rng(sc.seed, start + i, stream).standard_normal() for i in range(n)])
+        z = np.array([patient_rng(pop.seed, start + i, stream).standard_normal() for i in range(n)])
         P[:, j] = p[j] * np.exp(omega * z)
-        prm = sc.model.parameters[j]
+        prm = model.parameters[j]
         bad = np.flatnonzero(~((P[:, j] >= prm.lower) & (P[:, j] <= prm.upper)))
         if bad.size:
             i = int(bad[0])
@@ -112,17 +112,17 @@ def _snap(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return out
 
 
-def _grid(sc: ModelScenario, arm: ModelArm, window):
-    """Output rows of one arm: times (h), which rows are stored, and the pre-dose rows.
+def output_rows(sc, dosing, window):
+    """Output rows of one group: times (h), which rows are pre-dose rows, and which are stored.
 
     Post-dose rows: the regular grid, the window's edges and the planned dose times inside
-    the window; pre-dose rows (the state just before the doses at that time): the
-    planned dose times inside the window.  Returns ``(row_time, is_pre, keep)``, rows
-    sorted by time with a pre-dose row before the post-dose row at the same time, and
-    ``keep`` the indices of the stored grid's rows.
+    the window; pre-dose rows (the state just before the doses at that time): the planned
+    dose times inside the window.  Returns ``(row_time, is_pre, keep)``, rows sorted by time
+    with a pre-dose row before the post-dose row at the same time, and ``keep`` the indices
+    of the stored grid's rows.
     """
     regular = sc.regular_times_h()
-    dose_t = np.unique(np.concatenate([d.planned_times(sc.duration_h) for d in arm.dosing] or [np.empty(0)]))
+    dose_t = np.unique(np.concatenate([d.planned_times(sc.duration_h) for d in dosing] or [np.empty(0)]))
     regular = _snap(regular, dose_t)
     extra = np.empty(0)
     pre = np.empty(0)
@@ -139,7 +139,7 @@ def _grid(sc: ModelScenario, arm: ModelArm, window):
     return row_time, is_pre, keep
 
 
-def _records(doses, row_time: np.ndarray, is_pre: np.ndarray) -> dict:
+def dose_records(doses, row_time: np.ndarray, is_pre: np.ndarray) -> dict:
     """NONMEM records in data order: at equal times pre-dose outputs, then doses, then post-dose outputs."""
     n_d, n_r = len(doses), row_time.size
     time = np.concatenate([[d.time for d in doses], row_time]).astype(float)
@@ -153,55 +153,50 @@ def _records(doses, row_time: np.ndarray, is_pre: np.ndarray) -> dict:
     return {k: v[order] for k, v in rec.items()}
 
 
-def _doses(sc: ModelScenario, arm: ModelArm, patient: int | None):
-    """The arm's dose records; ``patient`` draws its random missed doses (None: no random misses)."""
+def group_doses(sc, dosing, patient: int | None):
+    """The dose records of an arm's ``dosing``; ``patient`` draws its random missed doses (None: none)."""
     doses = []
-    for k, d in enumerate(arm.dosing):
+    for k, d in enumerate(dosing):
         rng = None
         if patient is not None and d.regimen.missed_probability > 0:
-            rng = patient_rng(sc.seed, patient, missed_stream(k))
+            rng = patient_rng(sc.population.seed, patient, missed_stream(k))
         doses += d.to_doses(sc.duration_h, rng)
     return doses
 
 
-def _check_memory(sc: ModelScenario, n_rows: int) -> None:
-    """Refuse, before any work, a run whose result and one chunk would exceed 80% of the machine's memory."""
-    m = sc.model
-    per_time = m.n_states + len(m.outputs)
-    need = 8 * (sc.n_simulations * sc.regular_times_h().size * per_time
-                + 2 * min(PATIENT_CHUNK, sc.size) * n_rows * per_time)
-    try:
-        avail = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        avail = 8 * 2**30
-    if need > 0.8 * avail:
-        raise ScenarioError("population.size", f"the run needs about {need / 2**30:.1f} GiB, more than the "
-                            f"{0.8 * avail / 2**30:.1f} GiB available; use a coarser output_every, a shorter "
-                            "duration or a smaller population", show_value=False)
+def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None = None) -> dict:
+    """Simulate arm ``i`` at sweep point ``j`` of model scenario ``sc`` (plan ``p``) for every patient.
 
-
-def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: int) -> dict:
-    """Simulate every patient of arm ``i``; return stored trajectories, metrics, status and counts."""
-    model, arm = sc.model, sc.arms[i]
-    window = sc.window(arm)
-    row_time, is_pre, keep = _grid(sc, arm, window)
+    Returns the stored trajectories of every state and output, the summary metrics, the
+    individual parameters, status and solver counts.  ``chunk``: patients per call of the
+    compiled driver (default :data:`PATIENT_CHUNK`).  Deterministic: the same inputs give
+    bitwise the same arrays, whatever ``chunk``.
+    """
+    chunk = PATIENT_CHUNK if chunk is None else chunk
+    model, arm, point = sc.model, p.arms[i], p.points[j]
+    dosing = sc.arm_regimens(arm, point)
+    window = sc.summary_window_h(arm, point)
+    row_time, is_pre, keep = output_rows(sc, dosing, window)
     opts = sc.solver
     method = get_method(opts.method)
     atol, opts_arr = opts.atol_array(model.n_states), opts.opts_array()
     jac = _jacobian(model, opts, opts_arr)   # solver.jacobian: the model's analytic Jacobian or finite differences
+    P = patient_parameters(sc, point)
     n_pat = P.shape[0]
     cm = sc.compiled   # a model written in the language: its own initial states and dose modifiers
     modifiers = cm.record_modifiers if cm is not None else None
     varies_doses = (lambda k: _is_modifier(k) or k in cm.dose_parameters) if cm is not None else _is_modifier
-    per_patient = (any(d.regimen.missed_probability > 0 for d in arm.dosing)
-                   or any(varies_doses(k) and v > 0 for k, v in sc.variability.items()))
+    per_patient = (any(d.regimen.missed_probability > 0 for d in dosing)
+                   or any(varies_doses(k) and v > 0 for k, v in sc.population.variability.items()))
+    at = f" at sweep point {sc._point_text(point)}" if point else ""
 
     def where(q):
-        return f"arms[{i}] ({arm.name}), dose record {q}"
+        return f"arms[{i}] ({arm.name}){at}, dose record {q}"
 
     shared = None
     if not per_patient:
-        shared = _event_table(model, _records(_doses(sc, arm, None), row_time, is_pre), P[0], modifiers, where)
+        shared = _event_table(model, dose_records(group_doses(sc, dosing, None), row_time, is_pre), P[0],
+                              modifiers, where)
 
     outputs = [o.name for o in model.outputs]
     names = list(model.state_names) + outputs
@@ -222,7 +217,8 @@ def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: i
             ev, start, end = shared, np.zeros(n_c, np.int64), np.full(n_c, len(shared), np.int64)
         else:
             ev, start, end = concatenate([
-                _event_table(model, _records(_doses(sc, arm, s), row_time, is_pre), P[s], modifiers, where)
+                _event_table(model, dose_records(group_doses(sc, dosing, s), row_time, is_pre), P[s], modifiers,
+                             where)
                 for s in range(c.start, c.stop)])
         Y = np.zeros((n_c, row_time.size, model.n_states))
         Y0 = np.repeat(y0[None, :], n_c, axis=0) if cm is None else cm.initial_states(P[c])
@@ -251,7 +247,7 @@ def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: i
         if bad.size and on_failure == "fail":
             s = c0 + int(bad[0])
             raise SolverError(status[s], SolverStatus(status[s]).message, t_fail[s],
-                              f"arm {arm.name}, patient {s}")
+                              f"arm {arm.name}{at}, patient {s}")
         values = {sn: Y[..., k] for k, sn in enumerate(model.state_names)}
         if outputs:
             o = model.evaluate_outputs(Y, P[c][:, None, :])
@@ -268,54 +264,42 @@ def _run_arm(sc: ModelScenario, i: int, P: np.ndarray, on_failure: str, chunk: i
                     out[f"CMIN_{v}"][c][ok] = cmin(row_time, x, window=window)
                     out[f"AUC_{v}"][c][ok] = auc(row_time, x, window[0], window[1])
     out.update(status=status, t_fail=t_fail, steps=int(S[:, ST_STEPS].sum()), rhs=int(S[:, ST_RHS].sum()),
-               fallback=fallback, window=np.array(window if window is not None else (np.nan, np.nan)))
+               fallback=fallback, window=np.array(window if window is not None else (np.nan, np.nan)),
+               parameters=P)
     return out
 
 
-def run_model_scenario(sc: ModelScenario, progress: Callable[[int, int], None] | None = None, *,
-                       on_failure: str = "fail", chunk: int = PATIENT_CHUNK) -> xr.Dataset:
-    """Simulate every arm x patient of ``sc``; return trajectories, per-patient metrics and provenance.
-
-    Parameters
-    ----------
-    sc : a validated :class:`~pkpd.generic_scenario.ModelScenario`.
-    progress : ``progress(done, total)``, called after each arm.
-    on_failure : ``"fail"`` raises :class:`SolverError` naming arm, patient and time of the first
-        failed integration; ``"skip"`` marks it in ``status`` (trajectories and metrics NaN).
-    chunk : patients per call of the compiled driver (>= 1); the result does not depend on it.
-
-    Returns
-    -------
-    xarray.Dataset with dims ``arm``, ``patient``, ``time`` (h): one variable per state and
-    output (their units), ``CMAX_<v>``, ``CMIN_<v>`` (unit of v) and ``AUC_<v>`` (unit of v x h)
-    per summary variable, ``summary_window`` (h), ``param_<name>`` per parameter, ``status``,
-    ``t_fail`` (h) and solver counts.
-    """
-    if on_failure not in ON_FAILURE:
-        raise ScenarioError("on_failure", "must be one of " + ", ".join(ON_FAILURE), on_failure)
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ScenarioError("chunk", "must be a whole number >= 1", chunk)
-    t_start = _time.perf_counter()
+def assemble(sc, p, results: dict) -> xr.Dataset:
+    """Stack the groups' results of a model scenario into the labelled Dataset."""
     model = sc.model
-    P = patient_parameters(sc)
-    _check_memory(sc, max(_grid(sc, a, sc.window(a))[0].size for a in sc.arms))
-    results = []
-    for i in range(len(sc.arms)):
-        results.append(_run_arm(sc, i, P, on_failure, chunk))
-        if progress is not None:
-            progress(i + 1, len(sc.arms))
+    sweep_dims = [a.key.replace(".", "_") for a in sc.sweep]
+    shape = [len(a.values) for a in sc.sweep]
+    n_arm, n_pt = len(p.arms), len(p.points)
 
-    t = sc.regular_times_h()
-    dims = ("arm", "patient", "time")
-    pdims = ("arm", "patient")
+    def stack(key):
+        first = results[(0, 0)][key]
+        arr = np.empty((n_arm, n_pt) + np.shape(first), dtype=np.asarray(first).dtype)
+        for (i, j), res in results.items():
+            arr[i, j] = res[key]
+        return arr.reshape((n_arm, *shape) + arr.shape[2:])
+
+    t = p.stored
+    dims = ("arm", *sweep_dims, "patient", "time")
+    pdims = ("arm", *sweep_dims, "patient")
     coords = {
-        "arm": ("arm", [a.name for a in sc.arms]),
-        "patient": ("patient", np.arange(sc.size)),
+        "arm": ("arm", [a.name for a in p.arms]),
+        "patient": ("patient", np.arange(p.n_patients)),
         "time": ("time", t, {"units": "h", "long_name": "time since the start of the run"}),
         "day": ("time", t / 24.0, {"units": "d", "long_name": "time since the start of the run"}),
         "bound": ("bound", ["start", "end"]),
     }
-    stack = lambda key: np.stack([r[key] for r in results])  # noqa: E731
+    for a, dim in zip(sc.sweep, sweep_dims):
+        if a.kind == "parameter":
+            unit = model.parameter(a.key).unit
+        else:
+            unit = {"dose": sc._dosed_state(a.block).unit, "count": "1"}.get(a.name, "h")
+        coords[dim] = (dim, np.array(a.values), {"units": unit, "long_name": a.key, "sweep_key": a.key})
+        coords[f"{dim}_label"] = (dim, list(a.labels))
     data = {}
     unit_of = {s.name: s.unit for s in model.states} | {o.name: o.unit for o in model.outputs}
     for s in model.states:
@@ -328,58 +312,80 @@ def run_model_scenario(sc: ModelScenario, progress: Callable[[int, int], None] |
             unit = ("h" if unit in ("1", "") else f"{unit}*h") if suffix else unit
             data[f"{key}_{v}"] = (pdims, stack(f"{key}_{v}"),
                                   {"units": unit, "long_name": f"{what} of {v} over the summary window"})
-    data["summary_window"] = (("arm", "bound"), stack("window"),
+    data["summary_window"] = (("arm", *sweep_dims, "bound"), stack("window"),
                               {"units": "h", "long_name": "summary window (start, end) of each arm; NaN when the "
                                                           "arm has no complete dosing interval"})
+    # individual parameters do not depend on the arm: those of the first arm, per sweep point
+    P = stack("parameters")[0]
     for j, prm in enumerate(model.parameters):
-        data[f"param_{prm.name}"] = ("patient", P[:, j].copy(),
+        data[f"param_{prm.name}"] = ((*sweep_dims, "patient"), P[..., j].copy(),
                                      {"units": prm.unit, "long_name": f"{prm.description} (individual value)"})
     status = stack("status")
     data["status"] = (pdims, status, {"units": "1", "long_name": "solver status (0 = success)",
                                       "flag_meanings": "; ".join(f"{s.value}={s.name}" for s in SolverStatus)})
     data["t_fail"] = (pdims, np.where(status != 0, stack("t_fail"), np.nan),
                       {"units": "h", "long_name": "time at which a failed integration stopped"})
-    data["solver_steps"] = ("arm", stack("steps"), {"units": "1", "long_name": "accepted solver steps, all patients"})
-    data["solver_rhs_evaluations"] = ("arm", stack("rhs"),
+    data["solver_steps"] = (("arm", *sweep_dims), stack("steps"),
+                            {"units": "1", "long_name": "accepted solver steps, all patients"})
+    data["solver_rhs_evaluations"] = (("arm", *sweep_dims), stack("rhs"),
                                       {"units": "1", "long_name": "right-hand-side evaluations, all patients"})
     ds = xr.Dataset(data, coords=coords)
     w = sc.summary_window
     opts = sc.solver
+    pop = sc.population
     ds.attrs.update(
         title=f"pkpd run of scenario {sc.name} (model {model.name})",
         scenario_kind="model", scenario=sc.text, scenario_name=sc.name, scenario_source=str(sc.source),
         scenario_dir=sc.base_dir,
         model=model.name, model_ref=sc.model_ref, model_file=sc.model_file or "",
-        seed=sc.seed, population_size=sc.size,
-        variability=", ".join(f"{k}={v:g}" for k, v in sc.variability.items()),
+        seed=pop.seed, population_size=pop.size,
+        variability=", ".join(f"{k}={v:g}" for k, v in pop.variability.items()),
         pkpd_version=__version__,
         solver=f"method={opts.method} rtol={opts.rtol} atol={opts.atol} max_steps={opts.max_steps}",
         summary_variables=", ".join(sc.summary_variables),
         summary_window=w if isinstance(w, str) else f"{w[0]:g} h to {w[1]:g} h",
-        n_failed=int(np.count_nonzero(status)), n_stiff_fallback=int(sum(r["fallback"] for r in results)),
-        elapsed_s=round(_time.perf_counter() - t_start, 3),
+        n_failed=int(np.count_nonzero(status)), n_stiff_fallback=int(stack("fallback").sum()),
     )
+    if sc.sweep:
+        ds.attrs["sweep_keys"] = ", ".join(a.key for a in sc.sweep)
     return ds
 
 
 def summary_records(ds: xr.Dataset) -> list[dict]:
-    """One record per arm: evaluable patients, summary window, and the median over patients of each metric.
+    """One record per arm (x sweep point): evaluable patients, summary window, median of each metric.
 
-    Keys: ``arm``, ``n`` (patients with a successful integration), ``window_h`` and
-    ``<METRIC>_<variable> [<unit>]``; a metric without a value (no window) is None.
+    Keys: ``arm``, one per swept key (its label, e.g. ``"100 mg"``), ``n`` (patients with a
+    successful integration), ``window_h`` and ``<METRIC>_<variable> [<unit>]``; a metric without
+    a value (no window) is None.
     """
     variables = [v for v in str(ds.attrs.get("summary_variables", "")).split(", ") if v]
+    sweep_dims = [d for d in ds["status"].dims if d not in ("arm", "patient")]
     records = []
     for k, arm in enumerate(ds["arm"].values):
-        ok = ds["status"].values[k] == 0
-        w = ds["summary_window"].values[k]
-        rec = {"arm": str(arm), "n": int(ok.sum()),
-               "window_h": "-" if not np.all(np.isfinite(w)) else f"{w[0]:g}-{w[1]:g}"}
-        for v in variables:
-            for key in METRICS:
-                da = ds[f"{key}_{v}"]
-                x = da.values[k][ok]
-                x = x[np.isfinite(x)]
-                rec[f"{key}_{v} [{da.attrs['units']}]"] = float(np.median(x)) if x.size else None
-        records.append(rec)
+        for idx in np.ndindex(*(ds.sizes[d] for d in sweep_dims)):
+            sel = {"arm": k, **dict(zip(sweep_dims, idx))}
+            ok = ds["status"].isel(sel).values == 0
+            w = ds["summary_window"].isel(sel).values
+            rec = {"arm": str(arm)}
+            for d, q in zip(sweep_dims, idx):
+                rec[ds[d].attrs.get("sweep_key", d)] = str(ds[f"{d}_label"].values[q])
+            rec.update(n=int(ok.sum()), window_h="-" if not np.all(np.isfinite(w)) else f"{w[0]:g}-{w[1]:g}")
+            for v in variables:
+                for key in METRICS:
+                    da = ds[f"{key}_{v}"]
+                    x = da.isel(sel).values[ok]
+                    x = x[np.isfinite(x)]
+                    rec[f"{key}_{v} [{da.attrs['units']}]"] = float(np.median(x)) if x.size else None
+            records.append(rec)
     return records
+
+
+def memory_bytes(sc, p) -> int:
+    """Peak memory estimate (float64) of a model scenario's run: the stored result twice (groups,
+    then the Dataset) and one chunk of patients on the longest group's output rows, twice."""
+    m = sc.model
+    per_time = m.n_states + len(m.outputs)
+    rows = max(output_rows(sc, sc.arm_regimens(a, q), sc.summary_window_h(a, q))[0].size
+               for a in p.arms for q in p.points[:1])
+    return 8 * (2 * p.n_simulations * p.stored.size * per_time
+                + 2 * min(PATIENT_CHUNK, p.n_patients) * rows * per_time)
