@@ -113,11 +113,12 @@ def write_tidy_csv(ds: xr.Dataset, path: str | os.PathLike, variables=None) -> P
     """Trajectories as a tidy long table, atomically.
 
     One row per variable x arm x sweep point x patient x time (x drug); columns
-    ``variable``, the dimensions (``drug`` empty where a variable has none), ``value``
-    and ``units``.
+    ``variable``, the dimensions (``drug`` empty where a variable has none, and always for a
+    model scenario's result), ``value`` and ``units``.
     """
     names = variables or [k for k, v in ds.data_vars.items() if "time" in v.dims]
-    dims = [d for d in ds["tumor_volume"].dims] if "tumor_volume" in ds else ["time"]
+    # the row dimensions: those of the widest trajectory (arm, sweep keys, patient, time)
+    dims = max(([d for d in ds[k].dims if d != "drug"] for k in names), key=len, default=["time"])
     columns = ["variable", *dims, "drug", "value", "units"]
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
