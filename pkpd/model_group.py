@@ -34,8 +34,6 @@ settings.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import xarray as xr
 
@@ -43,7 +41,7 @@ from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.events import concatenate
-from pkpd.model_scenario import missed_stream, parameter_stream
+from pkpd.model_scenario import missed_stream
 from pkpd.population import patient_rng
 from pkpd.regimens import TIME_TOL_H
 from pkpd.simulate import _event_table, _jacobian
@@ -70,32 +68,27 @@ def _is_modifier(name: str) -> bool:
 def patient_parameters(sc, point: dict | None = None, start: int = 0, n: int | None = None) -> np.ndarray:
     """Individual parameters of patients ``start .. start+n-1`` at sweep ``point``, shape (n, n_parameters).
 
-    In the model's units.  ``P_ij = P_j * exp(omega_j * z_ij)``, ``omega_j^2 = ln(1 + CV_j^2)``,
-    ``P_j`` the typical value with the scenario's overrides and the swept values of ``point``,
-    ``z_ij`` the first standard normal of patient ``i``'s stream :func:`parameter_stream`
-    (name of parameter j) of the scenario seed.  Raises :class:`ScenarioError` on
-    ``population.variability.NAME`` when a drawn value leaves the parameter's bounds.
+    In the model's units: the typical values with the scenario's overrides and the swept values
+    of ``point``, times the covariate effects and ``exp(eta)`` of the scenario's population
+    model (:class:`pkpd.model_population.PopulationModel`); with ``population.variability``
+    alone, ``P_ij = P_j exp(omega_j z_ij)``, ``omega_j^2 = ln(1 + CV_j^2)``, ``z_ij`` the first
+    standard normal of patient ``i``'s stream :func:`pkpd.model_scenario.parameter_stream`.
+    Raises :class:`ScenarioError` naming the population field when a value leaves the
+    parameter's bounds.
     """
     pop, model = sc.population, sc.model
     n = pop.size - start if n is None else n
-    p = model.pack(sc.parameters_at(point))
-    P = np.repeat(p[None, :], n, axis=0)
-    for name, cv in pop.variability.items():
-        if cv == 0:
-            continue
-        j = model.parameter_index(name)
-        omega = math.sqrt(math.log1p(cv * cv))
-        stream = parameter_stream(name)
-        z = np.array([patient_rng(pop.seed, start + i, stream).standard_normal() for i in range(n)])
-        P[:, j] = p[j] * np.exp(omega * z)
-        prm = model.parameters[j]
+    P, _ = sc.population_model.individual(model, model.pack(sc.parameters_at(point)), pop.seed, start, n)
+    for j, prm in enumerate(model.parameters):
         bad = np.flatnonzero(~((P[:, j] >= prm.lower) & (P[:, j] <= prm.upper)))
         if bad.size:
             i = int(bad[0])
-            raise ScenarioError(f"population.variability.{name}",
-                                f"gives patient {start + i} the value {P[i, j]:g} {prm.unit}, outside the "
-                                f"parameter's bounds [{prm.lower:g}, {prm.upper:g}]; use a smaller CV",
-                                show_value=False)
+            name = prm.name
+            field = (f"population.variability.{name}" if name in pop.variability else
+                     "population.omega" if name in sc.population_model.eta_names else "population.effects")
+            raise ScenarioError(field, f"gives patient {start + i} the value {P[i, j]:g} {prm.unit} of {name}, "
+                                f"outside the parameter's bounds [{prm.lower:g}, {prm.upper:g}]; use a smaller "
+                                "variability", show_value=False)
     return P
 
 
@@ -320,6 +313,10 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
     for j, prm in enumerate(model.parameters):
         data[f"param_{prm.name}"] = ((*sweep_dims, "patient"), P[..., j].copy(),
                                      {"units": prm.unit, "long_name": f"{prm.description} (individual value)"})
+    pm = sc.population_model
+    for name, values in pm.covariate_values(sc.population.seed, 0, p.n_patients).items():
+        c = next(c for c in pm.covariates if c.name == name)
+        data[f"cov_{name}"] = ("patient", values, {"units": c.unit, "long_name": c.description or f"covariate {name}"})
     status = stack("status")
     data["status"] = (pdims, status, {"units": "1", "long_name": "solver status (0 = success)",
                                       "flag_meanings": "; ".join(f"{s.value}={s.name}" for s in SolverStatus)})
@@ -348,6 +345,8 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
     )
     if sc.sweep:
         ds.attrs["sweep_keys"] = ", ".join(a.key for a in sc.sweep)
+    if pm.covariates or pm.table or any(pm.omega[i][k] for i in range(len(pm.omega)) for k in range(i)):
+        ds.attrs["population_model"] = "; ".join(pm.describe())
     return ds
 
 

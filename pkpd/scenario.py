@@ -807,6 +807,9 @@ class Scenario:
         (per-patient initial states and dose modifiers); None otherwise.
     model_ref, model_file, base_dir : ``model`` as written, the file it resolved to (None for
         a shipped model) and the folder a relative file was resolved against.
+    population_model : a model scenario's :class:`pkpd.model_population.PopulationModel`
+        (random effects, covariates and their effects, a patient table); default: the CVs of
+        ``population.variability`` alone.
     """
 
     name: str
@@ -832,6 +835,7 @@ class Scenario:
     base_dir: str = ""
     summary_variables: tuple[str, ...] = ()
     summary_window: str | tuple[float, float] = "run"
+    population_model: object = None
 
     @_checked
     def __post_init__(self):
@@ -914,6 +918,10 @@ class Scenario:
                                       "e.g. {CL: 0.3, V: 20 %}", _shown(v))
         else:
             object.__setattr__(self, "population", replace(self.population, variability={}))
+        if self.population_model is None:
+            from pkpd.model_population import from_variability
+
+            object.__setattr__(self, "population_model", from_variability(self.population.variability))
 
     def _check_parameters(self) -> None:
         raw = self.parameters
@@ -1294,6 +1302,10 @@ class Scenario:
         pop = self.population
         var = ", ".join(f"{k} CV {v:g}" for k, v in pop.variability.items()) or "none"
         lines.append(f"patients per arm: {pop.size} (seed {pop.seed}; variability: {var})")
+        pm = self.population_model
+        if pm is not None and (pm.covariates or pm.table or set(pm.eta_names) != set(pop.variability)
+                               or any(pm.omega[i][k] for i in range(len(pm.omega)) for k in range(i))):
+            lines += [f"  {x}" for x in pm.describe()]
         if self.parameters:
             lines.append("parameters: " + ", ".join(f"{k} = {v:g} {m.parameter(k).unit}"
                                                     for k, v in self.parameters.items()))
@@ -1638,9 +1650,14 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
         model, resolved, compiled = load_scenario_model(d["model"], base_dir)
     duration = _quantity(d["duration"], "time", "duration", require="> 0")
 
-    pm = {} if d.get("population") is None else _mapping(d["population"], "population", POPULATION_KEYS)
+    from pkpd.model_population import POPULATION_KEYS as MODEL_POPULATION_KEYS, population_model_from_dict
+
+    pm = {} if d.get("population") is None else _mapping(d["population"], "population", MODEL_POPULATION_KEYS)
     variability = variability_from_dict(pm.get("variability"), model, "population.variability")
-    population = Population(pm.get("size", 1), pm.get("seed", 0), variability)
+    if "size" in pm:
+        _integer(pm["size"], "population.size", 1, "a number of patients")
+    population_model, size = population_model_from_dict(pm, model, base_dir, pm.get("size"))
+    population = Population(size, pm.get("seed", 0), variability)
 
     arms_raw = d["arms"]
     if not isinstance(arms_raw, list) or not arms_raw:
@@ -1672,4 +1689,4 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
         model=model, compiled=compiled, model_ref=str(d["model"]).strip(),
         model_file=None if resolved is None else str(resolved),
         base_dir=str(Path(base_dir if base_dir is not None else ".").resolve()),
-        summary_variables=variables, summary_window=window)
+        summary_variables=variables, summary_window=window, population_model=population_model)
