@@ -251,9 +251,6 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
         sc = load_scenario(text if "\n" in text else text + "\n", base_dir=attrs.get("scenario_dir") or None)
     else:
         sc = load_scenario(scenario)
-    if plots_dir and sc.model is not None:
-        raise InputError("--plots", "the standard figures are drawn for the trial system's results; plot a model "
-                                    "scenario's result with xarray (docs/user_models.md)", show_value=False)
     p = plan(sc)
     if p.added_arms and not quiet:
         click.echo("added arms for the comparisons: " + ", ".join(p.added_arms), err=True)
@@ -382,15 +379,12 @@ def summary_cmd(result, fmt, output):
 @click.option("--log", is_flag=True, help="Logarithmic concentration axis (pk plots).")
 @_user_errors
 def plot_cmd(result, kind, output, arm, metric, log):
-    """Plot KIND (pk, signaling, tumor, heatmap, schedules, ...) from a result file."""
+    """Plot KIND (pk, signaling, tumor, heatmap, schedules, ...; profiles or sweep for a model scenario's
+    result) from a result file."""
     from pkpd.io import read_dataset
     from pkpd.plots import plot, save
 
     ds = read_dataset(result)
-    if ds.attrs.get("scenario_kind") == "model":
-        raise InputError("plot", "the standard figures are drawn for the built-in system's results; plot a model "
-                                 "scenario's result with xarray (ds['CP'].plot.line(x='time', hue='arm'))",
-                         show_value=False)
     fig = plot(ds, kind, arm=arm, metric=metric, log=log)
     save(fig, output)
     click.echo(f"wrote {output}", err=True)

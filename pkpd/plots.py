@@ -1630,7 +1630,8 @@ def plot(ds: xr.Dataset, kind: str, *, arm=None, metric: str | None = None, log:
     ----------
     ds : xarray.Dataset from :func:`pkpd.runner.run` or :func:`pkpd.io.read_dataset`
     kind : one of :data:`KINDS` (``pk``, ``signaling``, ``tumor``, ``heatmap``, ``schedules``,
-        ``waterfall``, ``swimmer``, ``spider``, ``km``, ``orr``)
+        ``waterfall``, ``swimmer``, ``spider``, ``km``, ``orr``); for a model scenario's result one
+        of :data:`pkpd.model_plots.KINDS` (``profiles``, ``sweep``)
     arm : the arm(s) shown; see each kind's function for its default
     metric : the metric of ``heatmap`` and ``schedules`` figures; ``orr`` or ``dcr`` for ``orr``
     log : logarithmic y axis for the time courses (``pk``, ``signaling``, ``tumor``)
@@ -1650,10 +1651,13 @@ def plot(ds: xr.Dataset, kind: str, *, arm=None, metric: str | None = None, log:
     """
     if not isinstance(ds, xr.Dataset):
         raise TypeError(f"plot needs an xarray.Dataset, got {type(ds).__name__}")
-    if kind not in KINDS:
-        raise InputError("kind", f"unknown plot kind {kind!r}; valid kinds: {', '.join(KINDS)}",
+    kinds = KINDS
+    if ds.attrs.get("scenario_kind") == "model":   # a model scenario's result: pkpd.model_plots
+        from pkpd.model_plots import KINDS as kinds
+    if kind not in kinds:
+        raise InputError("kind", f"unknown plot kind {kind!r}; valid kinds: {', '.join(kinds)}",
                          show_value=False)
-    fn = KINDS[kind]
+    fn = kinds[kind]
     accepted = inspect.signature(fn).parameters
     unknown = sorted(k for k in options if k not in accepted or k in ("ds",))
     if unknown:
@@ -1693,7 +1697,8 @@ def save(fig: Figure, path: str | os.PathLike, *, dpi: int = _DPI) -> Path:
 def standard_set(ds: xr.Dataset, folder: str | os.PathLike) -> list[Path]:
     """Write the standard figures that make sense for ``ds`` into ``folder`` as PNG; return their paths.
 
-    Always ``pk.png``, ``signaling.png`` and ``tumor.png``; ``heatmap.png`` when the
+    A model scenario's result gets :func:`pkpd.model_plots.standard_set`'s figures.  For the
+    trial system: always ``pk.png``, ``signaling.png`` and ``tumor.png``; ``heatmap.png`` when the
     dataset is swept over two or more keys and has a combination arm;
     ``schedules.png`` when it has more than two arms; with the virtual-trial
     endpoints (``best_response``) of a population (more than one patient) with at least one scan after the baseline,
@@ -1701,6 +1706,10 @@ def standard_set(ds: xr.Dataset, folder: str | os.PathLike) -> list[Path]:
     treated arm), ``km.png`` and ``orr.png``, and ``tumor.png`` shows the lesion diameter (mm)
     on a log axis.
     """
+    if ds.attrs.get("scenario_kind") == "model":
+        from pkpd.model_plots import standard_set as model_set
+
+        return model_set(ds, folder)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # concentration and signaling time courses need the full output grid (store: full)

@@ -18,9 +18,9 @@ PKG = Path(__file__).resolve().parents[1] / "pkpd"
 ALLOWED = {
     "numba": {"_cache.py", "signatures.py", "system.py", "solvers/*", "models/_math.py", "models/pk.py", "models/tumor.py",
               "signaling/egfr_jak_stat3.py"},
-    "xarray": {"simulate.py", "runner.py", "model_group.py", "metrics.py", "io.py", "plots.py", "trial.py",
+    "xarray": {"simulate.py", "runner.py", "model_group.py", "model_plots.py", "metrics.py", "io.py", "plots.py", "trial.py",
                "exposure.py"},
-    "matplotlib": {"plots.py"},
+    "matplotlib": {"plots.py", "model_plots.py"},
     "click": {"cli.py"},
     "yaml": {"scenario.py"},
 }

@@ -210,3 +210,45 @@ def test_dask_workers_give_bitwise_the_threaded_result(swept):
     with executor("dask", "local", n_workers=2) as map_groups:
         distributed = run(sc, map_groups=map_groups)
     xr.testing.assert_identical(ds.drop_attrs(), distributed.drop_attrs())
+
+
+def test_cli_plots_of_a_swept_model_scenario(folder):
+    from PIL import Image
+
+    sc = scenario(folder)
+    r = CliRunner().invoke(main, ["run", str(sc), "-o", str(folder / "o.nc"), "--plots", str(folder / "figs"), "-q"])
+    assert r.exit_code == 0, r.output
+    figs = sorted((folder / "figs").iterdir())
+    assert [p.name for p in figs] == ["profiles.png", "sweep.png"]
+    for p in figs:
+        w, h = Image.open(p).size
+        assert w > 600 and h > 300
+    out = folder / "x.png"
+    ok = CliRunner().invoke(main, ["plot", str(folder / "o.nc"), "sweep", "-o", str(out), "--metric", "CMIN_R_rel"])
+    assert ok.exit_code == 0 and out.is_file(), ok.output
+    bad = CliRunner().invoke(main, ["plot", str(folder / "o.nc"), "pk", "-o", str(out)])
+    assert bad.exit_code == 2 and bad.stderr.strip() == "error: kind: unknown plot kind 'pk'; valid kinds: profiles, sweep"
+
+
+def test_the_figures_show_what_the_dataset_holds(swept):
+    from pkpd.model_plots import plot_profiles, plot_sweep
+
+    sc, ds = swept
+    fig = plot_profiles(ds, variables=["CP"], arm="QD", point={"DEPOT.dose": "120 mg"})
+    axes = fig.get_axes()
+    assert len(axes) == 2 and axes[0].get_title() == "CL = 3 L/h" and "DEPOT.dose = 120 mg" in fig._suptitle.get_text()
+    line = axes[1].get_lines()[0]              # CL = 6 L/h: the median over the 4 patients
+    np.testing.assert_allclose(line.get_ydata(), np.median(ds["CP"].sel(arm="QD").isel(CL=1, DEPOT_dose=1).values,
+                                                          axis=0))
+    fig = plot_sweep(ds, metric="CMAX_CP", key="DEPOT.dose")
+    (ax,) = fig.get_axes()
+    lines = ax.get_lines()
+    assert len(lines) == 2                     # QD and BID: placebo has no summary window
+    np.testing.assert_allclose(lines[0].get_ydata(), np.median(ds["CMAX_CP"].sel(arm="QD").isel(CL=0).values, axis=1))
+    assert "no summary window: placebo" in fig._suptitle.get_text()
+    from pkpd.errors import InputError
+
+    with pytest.raises(InputError, match="unknown variable 'AUC'"):
+        plot_profiles(ds, variables=["AUC"])
+    with pytest.raises(InputError, match="unknown metric 'CP'"):
+        plot_sweep(ds, metric="CP")

@@ -401,13 +401,15 @@ def test_cli_bad_input_is_one_line_exit_2_no_output(tmp_path, changes, message):
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
 
-def test_cli_plots_are_refused_for_a_model_scenario(tmp_path):
+def test_cli_plots_of_a_model_scenario_without_a_sweep(tmp_path):
     sc = cli_scenario(tmp_path)
-    r = CliRunner().invoke(main, ["run", str(sc), "-o", str(tmp_path / "o.nc"), "--plots", "figs"])
-    assert r.exit_code == 2 and r.stderr.strip() == (
-        "error: --plots: the standard figures are drawn for the trial system's results; plot a model scenario's "
-        "result with xarray (docs/user_models.md)")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+    r = CliRunner().invoke(main, ["run", str(sc), "-o", str(tmp_path / "o.nc"), "--plots", str(tmp_path / "figs"),
+                                  "-q"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["profiles.png"]
+    r = CliRunner().invoke(main, ["plot", str(tmp_path / "o.nc"), "sweep", "-o", str(tmp_path / "s.png")])
+    assert r.exit_code == 2 and r.stderr.strip() == ("error: kind: sweep plots need a result swept over at least "
+                                                     "one key; this one has no sweep")
 
 
 # ----------------------------------------------------------------------------- benchmark
