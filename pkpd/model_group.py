@@ -39,6 +39,7 @@ import xarray as xr
 
 from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
+from pkpd.analysis.inhibition import bliss_excess, hsa_excess, time_average
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.events import concatenate
 from pkpd.model_scenario import missed_stream
@@ -105,24 +106,26 @@ def _snap(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return out
 
 
-def output_rows(sc, dosing, window):
+def output_rows(sc, dosing, window, *more_windows):
     """Output rows of one group: times (h), which rows are pre-dose rows, and which are stored.
 
-    Post-dose rows: the regular grid, the window's edges and the planned dose times inside
-    the window; pre-dose rows (the state just before the doses at that time): the planned
-    dose times inside the window.  Returns ``(row_time, is_pre, keep)``, rows sorted by time
-    with a pre-dose row before the post-dose row at the same time, and ``keep`` the indices
-    of the stored grid's rows.
+    Post-dose rows: the regular grid, the edges of each window (the summary window, and the
+    comparison window) and the planned dose times inside them; pre-dose rows (the state just
+    before the doses at that time): the planned dose times inside the windows.  Returns
+    ``(row_time, is_pre, keep)``, rows sorted by time with a pre-dose row before the post-dose
+    row at the same time, and ``keep`` the indices of the stored grid's rows.
     """
     regular = sc.regular_times_h()
     dose_t = np.unique(np.concatenate([d.planned_times(sc.duration_h) for d in dosing] or [np.empty(0)]))
     regular = _snap(regular, dose_t)
     extra = np.empty(0)
     pre = np.empty(0)
-    if window is not None:
-        inside = dose_t[(dose_t >= window[0] - TIME_TOL_H) & (dose_t <= window[1] + TIME_TOL_H)]
-        extra = _snap(_snap(np.concatenate([np.asarray(window, float), inside]), dose_t), regular)
-        pre = inside
+    for w in (window, *more_windows):
+        if w is None:
+            continue
+        inside = dose_t[(dose_t >= w[0] - TIME_TOL_H) & (dose_t <= w[1] + TIME_TOL_H)]
+        extra = np.concatenate([extra, _snap(_snap(np.concatenate([np.asarray(w, float), inside]), dose_t), regular)])
+        pre = np.union1d(pre, inside)
     post = np.unique(np.concatenate([regular, extra]))
     times = np.concatenate([pre, post])
     is_pre = np.concatenate([np.ones(pre.size, bool), np.zeros(post.size, bool)])
@@ -169,7 +172,8 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
     model, arm, point = sc.model, p.arms[i], p.points[j]
     dosing = sc.arm_regimens(arm, point)
     window = sc.summary_window_h(arm, point)
-    row_time, is_pre, keep = output_rows(sc, dosing, window)
+    compare = sc.comparison_window_h if sc.comparison_outputs else None
+    row_time, is_pre, keep = output_rows(sc, dosing, window, compare)
     opts = sc.solver
     method = get_method(opts.method)
     atol, opts_arr = opts.atol_array(model.n_states), opts.opts_array()
@@ -197,6 +201,8 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
     for v in sc.summary_variables:
         for key in METRICS:
             out[f"{key}_{v}"] = np.full(n_pat, np.nan)
+    for v in sc.comparison_outputs:
+        out[f"MEAN_{v}"] = np.full(n_pat, np.nan)
     status = np.zeros(n_pat, np.int64)
     t_fail = np.zeros(n_pat)
     S = np.zeros((n_pat, N_STATS), np.int64)
@@ -256,6 +262,10 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
                     out[f"CMAX_{v}"][c][ok] = cmax(row_time, x, window=window)
                     out[f"CMIN_{v}"][c][ok] = cmin(row_time, x, window=window)
                     out[f"AUC_{v}"][c][ok] = auc(row_time, x, window[0], window[1])
+        for v in sc.comparison_outputs:
+            x = values[v][ok]
+            if x.shape[0]:
+                out[f"MEAN_{v}"][c][ok] = time_average(row_time, x, window=compare)
     out.update(status=status, t_fail=t_fail, steps=int(S[:, ST_STEPS].sum()), rhs=int(S[:, ST_RHS].sum()),
                fallback=fallback, window=np.array(window if window is not None else (np.nan, np.nan)),
                parameters=P)
@@ -308,6 +318,8 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
     data["summary_window"] = (("arm", *sweep_dims, "bound"), stack("window"),
                               {"units": "h", "long_name": "summary window (start, end) of each arm; NaN when the "
                                                           "arm has no complete dosing interval"})
+    if sc.comparison_outputs:
+        data.update(_comparisons(sc, p, stack, pdims, unit_of))
     # individual parameters do not depend on the arm: those of the first arm, per sweep point
     P = stack("parameters")[0]
     for j, prm in enumerate(model.parameters):
@@ -345,19 +357,54 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
     )
     if sc.sweep:
         ds.attrs["sweep_keys"] = ", ".join(a.key for a in sc.sweep)
+    if sc.comparison_outputs:
+        w0, w1 = sc.comparison_window_h
+        ds.attrs.update(control_arm=p.control, added_arms=", ".join(p.added_arms), combinations=repr(p.counterparts),
+                        comparison_outputs=", ".join(sc.comparison_outputs), comparison_window=f"{w0:g} h to {w1:g} h")
     if pm.covariates or pm.table or any(pm.omega[i][k] for i in range(len(pm.omega)) for k in range(i)):
         ds.attrs["population_model"] = "; ".join(pm.describe())
     return ds
+
+
+def _comparisons(sc, p, stack, pdims, unit_of) -> dict:
+    """Per patient, for each compared output v: its window mean, its inhibition relative to the control
+    arm (the same patient untreated), and for each two-drug combination arm the Bliss and HSA excess."""
+    arms = [a.name for a in p.arms]
+    control = arms.index(p.control)
+    data = {}
+    window = "the comparison window"
+    for v in sc.comparison_outputs:
+        m = stack(f"MEAN_{v}")
+        data[f"MEAN_{v}"] = (pdims, m, {"units": unit_of[v], "long_name": f"{v} time-averaged over {window}"})
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inh = 1.0 - m / m[control:control + 1]
+        data[f"inhibition_{v}"] = (pdims, inh, {"units": "1", "long_name": f"inhibition of {v}: 1 - its mean over "
+                                                f"{window} relative to the same patient untreated"})
+        bliss, hsa = np.full(m.shape, np.nan), np.full(m.shape, np.nan)
+        for arm, mono in p.counterparts.items():
+            if len(mono) != 2:
+                continue  # Bliss and HSA are defined here for two-drug combinations
+            i = arms.index(arm)
+            a, b = (arms.index(x) for x in mono.values())
+            bliss[i] = bliss_excess(inh[i], inh[a], inh[b])
+            hsa[i] = hsa_excess(inh[i], inh[a], inh[b])
+        data[f"bliss_excess_{v}"] = (pdims, bliss, {"units": "1", "long_name": f"excess inhibition of {v} over Bliss "
+                                                    "independence of the combination's two monotherapies"})
+        data[f"hsa_excess_{v}"] = (pdims, hsa, {"units": "1", "long_name": f"excess inhibition of {v} over the "
+                                                "highest single agent"})
+    return data
 
 
 def summary_records(ds: xr.Dataset) -> list[dict]:
     """One record per arm (x sweep point): evaluable patients, summary window, median of each metric.
 
     Keys: ``arm``, one per swept key (its label, e.g. ``"100 mg"``), ``n`` (patients with a
-    successful integration), ``window_h`` and ``<METRIC>_<variable> [<unit>]``; a metric without
-    a value (no window) is None.
+    successful integration), ``window_h`` and ``<METRIC>_<variable> [<unit>]``, and with
+    comparisons ``inhibition_<v> [1]``, ``bliss_excess_<v> [1]``, ``hsa_excess_<v> [1]``; a
+    metric without a value (no window; not a combination) is None.
     """
     variables = [v for v in str(ds.attrs.get("summary_variables", "")).split(", ") if v]
+    compared = [v for v in str(ds.attrs.get("comparison_outputs", "")).split(", ") if v]
     sweep_dims = [d for d in ds["status"].dims if d not in ("arm", "patient")]
     records = []
     for k, arm in enumerate(ds["arm"].values):
@@ -375,6 +422,11 @@ def summary_records(ds: xr.Dataset) -> list[dict]:
                     x = da.isel(sel).values[ok]
                     x = x[np.isfinite(x)]
                     rec[f"{key}_{v} [{da.attrs['units']}]"] = float(np.median(x)) if x.size else None
+            for v in compared:
+                for key in ("inhibition", "bliss_excess", "hsa_excess"):
+                    x = ds[f"{key}_{v}"].isel(sel).values[ok]
+                    x = x[np.isfinite(x)]
+                    rec[f"{key}_{v} [1]"] = float(np.median(x)) if x.size else None
             records.append(rec)
     return records
 
@@ -384,7 +436,8 @@ def memory_bytes(sc, p) -> int:
     then the Dataset) and one chunk of patients on the longest group's output rows, twice."""
     m = sc.model
     per_time = m.n_states + len(m.outputs)
-    rows = max(output_rows(sc, sc.arm_regimens(a, q), sc.summary_window_h(a, q))[0].size
+    compare = sc.comparison_window_h if sc.comparison_outputs else None
+    rows = max(output_rows(sc, sc.arm_regimens(a, q), sc.summary_window_h(a, q), compare)[0].size
                for a in p.arms for q in p.points[:1])
     return 8 * (2 * p.n_simulations * p.stored.size * per_time
                 + 2 * min(PATIENT_CHUNK, p.n_patients) * rows * per_time)

@@ -60,11 +60,11 @@ from pkpd.usermodel import load_model, model_file
 
 __all__ = ["Dosing", "DOSING_KEYS", "SUMMARY_KEYS", "SUMMARY_WINDOWS", "MODEL_SCENARIO_KEYS",
            "parameter_stream", "missed_stream", "dosing_from_dict", "dose_amount", "summary_from_dict",
-           "variability_from_dict", "load_scenario_model"]
+           "variability_from_dict", "comparisons_from_dict", "load_scenario_model", "COMPARISON_KEYS"]
 
 MODEL_SCENARIO_KEYS: tuple[str, ...] = (
     "name", "description", "model", "duration", "output_every", "parameters", "population", "arms",
-    "sweep", "solver", "summary",
+    "sweep", "solver", "summary", "comparisons",
 )
 """Top-level keys of a scenario with a ``model``."""
 
@@ -72,6 +72,9 @@ DOSING_KEYS: tuple[str, ...] = ("cmt",) + tuple(k for k in REGIMEN_KEYS if k not
     + ("infusion",)
 """Keys of one regimen entry of a model scenario."""
 SUMMARY_KEYS: tuple[str, ...] = ("variables", "window")
+COMPARISON_KEYS: tuple[str, ...] = ("outputs", "window")
+"""Keys of ``comparisons``: the outputs whose inhibition is compared, and the window of their means."""
+DEFAULT_COMPARISON_WINDOW_H = 7 * 24.0
 SUMMARY_WINDOWS: tuple[str, ...] = ("run", "last_interval")
 """Named summary windows: the whole run, or each arm's last complete dosing interval."""
 
@@ -290,6 +293,41 @@ def summary_from_dict(value: object, model: ModelSpec, duration_h: float):
         raise ScenarioError("summary.window", "must be " + ", ".join(SUMMARY_WINDOWS) + " or [start, end]",
                             _shown(w))
     return variables, window
+
+
+def comparisons_from_dict(value: object, model: ModelSpec, duration_h: float):
+    """``comparisons`` -> (outputs, window (start, end) h); ((), None) when not given.
+
+    The window defaults to the last 7 days of the run (the whole run when it is shorter).
+    """
+    if value is None:
+        return (), None
+    m = _mapping(value, "comparisons", COMPARISON_KEYS)
+    raw = m.get("outputs")
+    valid = model.state_names + tuple(o.name for o in model.outputs)
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError("comparisons.outputs", "is required: a list of outputs (or states) whose inhibition "
+                            "the comparisons report, e.g. [" + ", ".join(valid[:2]) + "]", _shown(raw))
+    for i, v in enumerate(raw):
+        if not isinstance(v, str) or v not in valid:
+            raise ScenarioError(f"comparisons.outputs[{i}]", f"unknown variable {_shown(v)!s}; the model's states "
+                                "and outputs are " + ", ".join(valid), show_value=False)
+    if len(set(raw)) != len(raw):
+        raise ScenarioError("comparisons.outputs", "lists a variable twice", show_value=False)
+    window = (max(0.0, duration_h - DEFAULT_COMPARISON_WINDOW_H), duration_h)
+    if m.get("window") is not None:
+        w = m["window"]
+        if not isinstance(w, list) or len(w) != 2:
+            raise ScenarioError("comparisons.window", "must be [start, end] (two times)", _shown(w))
+        t0 = _quantity(w[0], "time", "comparisons.window[0]")
+        t1 = _quantity(w[1], "time", "comparisons.window[1]")
+        if not t1 > t0:
+            raise ScenarioError("comparisons.window[1]", "must be later than the start", _shown(w[1]))
+        if t1 > duration_h + TIME_TOL_H:
+            raise ScenarioError("comparisons.window[1]", f"must be <= duration "
+                                f"({format_quantity(duration_h, 'time')})", _shown(w[1]))
+        window = (t0, min(t1, duration_h))
+    return tuple(raw), window
 
 
 def load_scenario_model(ref: object, base_dir) -> tuple[ModelSpec, Path | None, object]:

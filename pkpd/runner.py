@@ -125,23 +125,13 @@ def available_memory() -> int:
         return 8 * 2**30
 
 
-def _arm_drugs(arm: Arm) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(r.drug for r in arm.regimens))
+def _comparison_arms(written) -> tuple[tuple[Arm, ...], tuple[str, ...], dict, str]:
+    """The arms with an untreated control and each combination's monotherapies added (if missing).
 
-
-def plan(scenario: Scenario) -> Plan:
-    """The arms, points and patients of a run, with the control and monotherapy arms it needs added.
-
-    A scenario with a ``model`` runs its arms as written, on its regular output grid.
+    Returns ``(arms, added names, {combination: {drug: monotherapy arm}}, control name)``; a
+    model scenario's "drugs" are its dosed compartments.
     """
-    if scenario.model is not None:
-        from pkpd.model_group import memory_bytes
-
-        t = scenario.regular_times_h()
-        p = Plan(arms=scenario.arms, added_arms=(), counterparts={}, control="", points=tuple(scenario.sweep_points()),
-                 n_patients=scenario.population.size, times=t, stored=t, n_states=scenario.model.n_states)
-        return replace(p, model_bytes=max(1, memory_bytes(scenario, p)))
-    arms = list(scenario.arms)
+    arms = list(written)
     added = []
     names = {a.name for a in arms}
 
@@ -159,16 +149,38 @@ def plan(scenario: Scenario) -> Plan:
         control = add("control", ())
     counterparts = {}
     for arm in list(arms):
-        drugs = _arm_drugs(arm)
+        drugs = arm.drugs
         if len(drugs) < 2:
             continue
         counterparts[arm.name] = {}
         for drug in drugs:
-            mono = tuple(r for r in arm.regimens if r.drug == drug)
+            mono = tuple(r for r in arm.regimens if r.target == drug)
             match = next((a for a in arms if a.regimens == mono), None)
             if match is None:
                 match = add(f"{drug} as in {arm.name}", mono)
             counterparts[arm.name][drug] = match.name
+    return tuple(arms), tuple(added), counterparts, control.name
+
+
+def plan(scenario: Scenario) -> Plan:
+    """The arms, points and patients of a run, with the control and monotherapy arms it needs added.
+
+    A scenario with a ``model`` runs on its regular output grid, with those arms added only
+    when it has ``comparisons``.
+    """
+    if scenario.model is not None:
+        from pkpd.model_group import memory_bytes
+
+        t = scenario.regular_times_h()
+        if scenario.comparison_outputs:
+            arms, added, counterparts, control = _comparison_arms(scenario.arms)
+        else:
+            arms, added, counterparts, control = scenario.arms, (), {}, ""
+        p = Plan(arms=arms, added_arms=added, counterparts=counterparts, control=control,
+                 points=tuple(scenario.sweep_points()), n_patients=scenario.population.size, times=t, stored=t,
+                 n_states=scenario.model.n_states)
+        return replace(p, model_bytes=max(1, memory_bytes(scenario, p)))
+    arms, added, counterparts, control = _comparison_arms(scenario.arms)
     stored = scenario.stored_times_h()
     # Integration outputs: the scenario's grid plus a fine grid over the evaluation window (time
     # averages of the readouts) and over the last two days (steady-state CMAX, CTROUGH, AUCTAU of
@@ -182,7 +194,7 @@ def plan(scenario: Scenario) -> Plan:
     near = np.minimum(np.abs(fine - base[i - 1]), np.abs(fine - base[i])) < 1e-6  # already a scenario time
     times = np.union1d(base, fine[~near])
     points = tuple(scenario.sweep_points())
-    return Plan(arms=tuple(arms), added_arms=tuple(added), counterparts=counterparts, control=control.name,
+    return Plan(arms=arms, added_arms=added, counterparts=counterparts, control=control,
                 points=points, n_patients=scenario.population.size, times=times, stored=stored,
                 period_rows=_period_rows(scenario, arms, points))
 

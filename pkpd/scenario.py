@@ -810,6 +810,10 @@ class Scenario:
     population_model : a model scenario's :class:`pkpd.model_population.PopulationModel`
         (random effects, covariates and their effects, a patient table); default: the CVs of
         ``population.variability`` alone.
+    comparison_outputs, comparison_window_h : a model scenario's ``comparisons``: the outputs
+        whose inhibition relative to the untreated arm is reported (with Bliss and HSA excess
+        for combinations; the runner adds the control and monotherapy arms), and the (start,
+        end) h of their time averages.
     """
 
     name: str
@@ -836,6 +840,8 @@ class Scenario:
     summary_variables: tuple[str, ...] = ()
     summary_window: str | tuple[float, float] = "run"
     population_model: object = None
+    comparison_outputs: tuple[str, ...] = ()
+    comparison_window_h: tuple[float, float] | None = None
 
     @_checked
     def __post_init__(self):
@@ -1636,8 +1642,8 @@ def scenario_from_dict(data: object, *, text: str = "", source: str = "<python>"
 def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir) -> Scenario:
     """A scenario with a ``model`` key: the model is loaded first, then the fields it decides
     (compartment dosing, parameter names, variability CVs, summary) are read against it."""
-    from pkpd.model_scenario import (MODEL_SCENARIO_KEYS, dosing_from_dict, load_scenario_model, summary_from_dict,
-                                     variability_from_dict)
+    from pkpd.model_scenario import (MODEL_SCENARIO_KEYS, comparisons_from_dict, dosing_from_dict, load_scenario_model,
+                                     summary_from_dict, variability_from_dict)
 
     d = _mapping(data, "", MODEL_SCENARIO_KEYS)
     for key in ("name", "model", "duration", "arms"):
@@ -1682,6 +1688,7 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
     with _Checked():
         solver.atol_array(model.n_states)
     variables, window = summary_from_dict(d.get("summary"), model, duration)
+    compared, compare_window = comparisons_from_dict(d.get("comparisons"), model, duration)
     return Scenario(
         name=name, description=d.get("description") or "", duration_h=duration,
         output_every_h=d.get("output_every", DEFAULT_OUTPUT_EVERY_H), population=population,
@@ -1689,4 +1696,5 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
         model=model, compiled=compiled, model_ref=str(d["model"]).strip(),
         model_file=None if resolved is None else str(resolved),
         base_dir=str(Path(base_dir if base_dir is not None else ".").resolve()),
-        summary_variables=variables, summary_window=window, population_model=population_model)
+        summary_variables=variables, summary_window=window, population_model=population_model,
+        comparison_outputs=compared, comparison_window_h=compare_window)
