@@ -115,7 +115,7 @@ def output_rows(sc, dosing, window, *more_windows):
     ``(row_time, is_pre, keep)``, rows sorted by time with a pre-dose row before the post-dose
     row at the same time, and ``keep`` the indices of the stored grid's rows.
     """
-    regular = sc.regular_times_h()
+    regular = sc.times_h()          # the regular grid (and the scans of trial endpoints)
     dose_t = np.unique(np.concatenate([d.planned_times(sc.duration_h) for d in dosing] or [np.empty(0)]))
     regular = _snap(regular, dose_t)
     extra = np.empty(0)
@@ -427,6 +427,12 @@ def summary_records(ds: xr.Dataset) -> list[dict]:
                     x = ds[f"{key}_{v}"].isel(sel).values[ok]
                     x = x[np.isfinite(x)]
                     rec[f"{key}_{v} [1]"] = float(np.median(x)) if x.size else None
+            if "orr" in ds:
+                for key, name, unit in (("orr", "ORR", "1"), ("dcr", "DCR", "1"),
+                                        ("median_dor_months", "median DoR", "months"),
+                                        ("median_pfs_months", "median PFS", "months")):
+                    x = float(ds[key].isel(sel).values)
+                    rec[f"{name} [{unit}]"] = x if np.isfinite(x) else None
             records.append(rec)
     return records
 

@@ -13,6 +13,9 @@ Kinds (``pkpd plot OUT.nc KIND -o FILE.png``; ``pkpd run --plots DIR`` writes th
               line per arm with the 5th-95th percentile band over patients: a
               dose-response (or parameter-response) curve; a logarithmic x axis
               when the values are positive and span more than a factor of 3
+``waterfall``, ``swimmer``, ``spider``, ``km``, ``orr``
+              the virtual-trial figures of :mod:`pkpd.plots`, for a result with
+              trial endpoints (``trial:``, a population and a scan after baseline)
 ============  ==================================================================
 
 Axes are labelled from each variable's ``long_name`` and ``units``; arms keep one colour
@@ -32,7 +35,7 @@ from matplotlib.figure import Figure
 
 from pkpd.errors import InputError
 from pkpd.plots import (_arm_legend, _days, _draw, _log_y, _point_label, _select_point, _sweep_dims, _sweep_name,
-                        _titles, arm_colors, label, save)
+                        _titles, arm_colors, label, plot_km, plot_orr, plot_spider, plot_swimmer, plot_waterfall, save)
 
 __all__ = ["KINDS", "plot_profiles", "plot_sweep", "standard_set", "MAX_COLUMNS"]
 
@@ -170,14 +173,20 @@ def plot_sweep(ds: xr.Dataset, *, arm=None, metric: str | Sequence[str] | None =
     return fig
 
 
-KINDS: dict[str, Callable[..., Figure]] = {"profiles": plot_profiles, "sweep": plot_sweep}
+#: the virtual-trial figures, drawn from the endpoints (the same functions as for the trial system)
+TRIAL_KINDS: dict[str, Callable[..., Figure]] = {"waterfall": plot_waterfall, "swimmer": plot_swimmer,
+                                                 "spider": plot_spider, "km": plot_km, "orr": plot_orr}
+KINDS: dict[str, Callable[..., Figure]] = {"profiles": plot_profiles, "sweep": plot_sweep, **TRIAL_KINDS}
 
 
 def standard_set(ds: xr.Dataset, folder: str | os.PathLike) -> list[Path]:
-    """``profiles.png``, and ``sweep.png`` for a swept result, into ``folder``; return their paths."""
+    """``profiles.png``; ``sweep.png`` for a swept result; the virtual-trial figures for a result with
+    trial endpoints of a population; into ``folder``; return their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = [save(plot_profiles(ds), folder / "profiles.png")]
     if _sweep_dims(ds):
         written.append(save(plot_sweep(ds), folder / "sweep.png"))
+    if "best_response" in ds and ds.sizes.get("scan", 0) > 1 and ds.sizes.get("patient", 1) > 1:
+        written += [save(fn(ds), folder / f"{kind}.png") for kind, fn in TRIAL_KINDS.items()]
     return written

@@ -60,11 +60,12 @@ from pkpd.usermodel import load_model, model_file
 
 __all__ = ["Dosing", "DOSING_KEYS", "SUMMARY_KEYS", "SUMMARY_WINDOWS", "MODEL_SCENARIO_KEYS",
            "parameter_stream", "missed_stream", "dosing_from_dict", "dose_amount", "summary_from_dict",
-           "variability_from_dict", "comparisons_from_dict", "load_scenario_model", "COMPARISON_KEYS"]
+           "variability_from_dict", "comparisons_from_dict", "trial_from_dict", "load_scenario_model",
+           "COMPARISON_KEYS", "TRIAL_KEYS"]
 
 MODEL_SCENARIO_KEYS: tuple[str, ...] = (
     "name", "description", "model", "duration", "output_every", "parameters", "population", "arms",
-    "sweep", "solver", "summary", "comparisons",
+    "sweep", "solver", "summary", "comparisons", "trial",
 )
 """Top-level keys of a scenario with a ``model``."""
 
@@ -75,6 +76,8 @@ SUMMARY_KEYS: tuple[str, ...] = ("variables", "window")
 COMPARISON_KEYS: tuple[str, ...] = ("outputs", "window")
 """Keys of ``comparisons``: the outputs whose inhibition is compared, and the window of their means."""
 DEFAULT_COMPARISON_WINDOW_H = 7 * 24.0
+TRIAL_KEYS: tuple[str, ...] = ("tumor", "scan_every", "recist")
+"""Keys of ``trial``: the tumour-size variable read at the scans, the scan interval, how scans are read."""
 SUMMARY_WINDOWS: tuple[str, ...] = ("run", "last_interval")
 """Named summary windows: the whole run, or each arm's last complete dosing interval."""
 
@@ -328,6 +331,36 @@ def comparisons_from_dict(value: object, model: ModelSpec, duration_h: float):
                                 f"({format_quantity(duration_h, 'time')})", _shown(w[1]))
         window = (t0, min(t1, duration_h))
     return tuple(raw), window
+
+
+def trial_from_dict(value: object, model: ModelSpec) -> tuple[str, dict]:
+    """``trial`` -> (tumour variable, Scenario keyword arguments: scan_every_h, recist); ("", {}) when not given.
+
+    The tumour variable is a state or output in mm: the sum of the target lesions' longest
+    diameters that RECIST 1.1 reads at each scan.
+    """
+    from pkpd.scenario import RECIST_KEYS, Recist
+
+    if value is None:
+        return "", {}
+    m = _mapping(value, "trial", TRIAL_KEYS)
+    units = {s.name: s.unit for s in model.states} | {o.name: o.unit for o in model.outputs}
+    mm = [k for k, u in units.items() if u == "mm"]
+    v = m.get("tumor")
+    if not isinstance(v, str) or v not in units:
+        raise ScenarioError("trial.tumor", "is required: the state or output (in mm) that RECIST reads, the sum of "
+                            "target-lesion diameters" + (f"; the model's in mm: {', '.join(mm)}" if mm else
+                                                         "; the model has none in mm"), _shown(v))
+    if units[v] != "mm":
+        raise ScenarioError("trial.tumor", f"must be in mm (a lesion diameter), but {v} is in {units[v]}",
+                            show_value=False)
+    kw: dict = {}
+    if m.get("scan_every") is not None:
+        kw["scan_every_h"] = _quantity(m["scan_every"], "time", "trial.scan_every", require="> 0")
+    if m.get("recist") is not None:
+        rm = _mapping(m["recist"], "trial.recist", RECIST_KEYS)
+        kw["recist"] = Recist(**{k: rm[k] for k in RECIST_KEYS if k in rm}, path="trial.recist")
+    return v, kw
 
 
 def load_scenario_model(ref: object, base_dir) -> tuple[ModelSpec, Path | None, object]:

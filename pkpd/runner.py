@@ -171,7 +171,7 @@ def plan(scenario: Scenario) -> Plan:
     if scenario.model is not None:
         from pkpd.model_group import memory_bytes
 
-        t = scenario.regular_times_h()
+        t = scenario.times_h()
         if scenario.comparison_outputs:
             arms, added, counterparts, control = _comparison_arms(scenario.arms)
         else:
@@ -459,14 +459,17 @@ def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None, 
             finished(item, res)
     ds = assemble_(scenario, p, results)
     ds.attrs["elapsed_s"] = round(_time.perf_counter() - t_start, 3)
-    if scenario.model is not None:
+    if scenario.model is not None and not scenario.trial_tumor:
         return ds
-    parts = [ds, compute_metrics(ds)]
+    parts = [ds] if scenario.model is not None else [ds, compute_metrics(ds)]
     scans = scenario.scan_times_h()
     if scans.size > 1 and scenario.population.size > 1:  # response needs a scan after baseline, and a population
         from pkpd.trial import trial_endpoints_dataset
 
-        endpoints = trial_endpoints_dataset(ds, scans, seed=scenario.population.seed, **scenario.recist.options())
+        # a model scenario's tumour variable (trial.tumor) is what RECIST reads as tumor_diameter
+        read = ds if scenario.model is None else ds[[scenario.trial_tumor]].rename(
+            {scenario.trial_tumor: "tumor_diameter"}).assign_attrs(ds.attrs)
+        endpoints = trial_endpoints_dataset(read, scans, seed=scenario.population.seed, **scenario.recist.options())
         parts.append(endpoints)
         # record how the scans were read (the scenario's recist key) with the result
         ds.attrs.update({k: v for k, v in endpoints.attrs.items()

@@ -814,6 +814,8 @@ class Scenario:
         whose inhibition relative to the untreated arm is reported (with Bliss and HSA excess
         for combinations; the runner adds the control and monotherapy arms), and the (start,
         end) h of their time averages.
+    trial_tumor : a model scenario's ``trial.tumor``: the state or output (mm) read by RECIST at the
+        scans (every ``scan_every_h``, read as ``recist`` says); "" for no virtual-trial endpoints.
     """
 
     name: str
@@ -842,6 +844,7 @@ class Scenario:
     population_model: object = None
     comparison_outputs: tuple[str, ...] = ()
     comparison_window_h: tuple[float, float] | None = None
+    trial_tumor: str = ""
 
     @_checked
     def __post_init__(self):
@@ -1227,8 +1230,9 @@ class Scenario:
         time that any readout needs is an output time.  Times closer than
         :data:`pkpd.regimens.TIME_TOL_H` are merged.
         """
-        if self.model is not None:
-            return self.regular_times_h()  # a model scenario has no biopsies, scans or store
+        if self.model is not None:  # a model scenario has no biopsies or store; scans with trial endpoints
+            return _merge(np.concatenate([self.regular_times_h(), self.scan_times_h()])) if self.trial_tumor \
+                else self.regular_times_h()
         parts = [self.regular_times_h(), np.asarray(self.biopsies_h, dtype=float), self.scan_times_h()]
         if self.store == "daily":
             parts.append(self._daily_times_h())
@@ -1643,7 +1647,7 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
     """A scenario with a ``model`` key: the model is loaded first, then the fields it decides
     (compartment dosing, parameter names, variability CVs, summary) are read against it."""
     from pkpd.model_scenario import (MODEL_SCENARIO_KEYS, comparisons_from_dict, dosing_from_dict, load_scenario_model,
-                                     summary_from_dict, variability_from_dict)
+                                     summary_from_dict, trial_from_dict, variability_from_dict)
 
     d = _mapping(data, "", MODEL_SCENARIO_KEYS)
     for key in ("name", "model", "duration", "arms"):
@@ -1689,6 +1693,7 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
         solver.atol_array(model.n_states)
     variables, window = summary_from_dict(d.get("summary"), model, duration)
     compared, compare_window = comparisons_from_dict(d.get("comparisons"), model, duration)
+    tumor, trial = trial_from_dict(d.get("trial"), model)
     return Scenario(
         name=name, description=d.get("description") or "", duration_h=duration,
         output_every_h=d.get("output_every", DEFAULT_OUTPUT_EVERY_H), population=population,
@@ -1697,4 +1702,4 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
         model_file=None if resolved is None else str(resolved),
         base_dir=str(Path(base_dir if base_dir is not None else ".").resolve()),
         summary_variables=variables, summary_window=window, population_model=population_model,
-        comparison_outputs=compared, comparison_window_h=compare_window)
+        comparison_outputs=compared, comparison_window_h=compare_window, trial_tumor=tumor, **trial)

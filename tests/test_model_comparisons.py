@@ -1,5 +1,5 @@
-"""Comparisons in a model scenario: added control and monotherapy arms, inhibition of named outputs,
-Bliss and HSA excess of combinations.
+"""Comparisons and virtual-trial endpoints in a model scenario: added control and monotherapy arms,
+inhibition of named outputs, Bliss and HSA excess of combinations; RECIST 1.1 of a tumour output.
 
 The independent check: the trial system written as a composition of blocks
 (``model: tnbc_combination``) and run through the model path must give the inhibitions and
@@ -7,6 +7,12 @@ synergy that the trial system's own runner (hand-written layout, its own metrics
 for the same regimens.  Both average over the last 7 days on a 0.05 h grid (the trial runner's
 fine grid; the model scenario's output grid) with radau5 at rtol 1e-9, so they differ by the
 solver error only: a bound of 1e-8 on quantities of order 0.01-0.3 (measured: 4e-12).
+
+The trial endpoints are checked the same way over 24 weeks (scans every 8 weeks, 10 % measurement
+noise, the same per-patient noise streams in both): the trial runner integrates the tumour alone
+once the PK and network repeat (its periodic path), the model path integrates everything, both
+at rtol 1e-6, so lesion sizes at the scans differ by the solver error (bound 1e-4 mm on ~30 mm;
+measured 6e-6 mm) and every RECIST category, ORR and PFS time must be the same.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import pytest
 from pkpd.errors import ScenarioError
 from pkpd.model_group import summary_records
 from pkpd.runner import plan, run
+from pkpd.metrics import TRIAL_ENDPOINTS
 from pkpd.scenario import load_scenario
 
 COMMON = """
@@ -90,6 +97,55 @@ def test_summary_records_carry_the_comparisons(both):
 ])
 def test_bad_comparisons_are_one_line_errors(comparisons, message):
     text = MODEL.replace("comparisons: {outputs: [signaling.pSTAT3, signaling.P]}", f"comparisons: {comparisons}")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(text)
+    assert str(err.value).startswith(message), str(err.value)
+
+
+LONG = """
+duration: 24 weeks
+output_every: 24 h
+solver: {method: radau5, rtol: 1e-6, atol: 1e-9, max_steps: 1000000}
+arms:
+  - name: control
+  - name: combination
+    regimen: [{drug: neratinib, dose: 240 mg, every: 24 h}, {drug: ruxolitinib, dose: 15 mg, every: 12 h}]
+"""
+
+
+def test_the_composed_trial_system_gives_the_trial_runners_recist_endpoints(tmp_path):
+    trial = run(load_scenario("name: t\npopulation: {size: 6, seed: 3, variability: false}\nrecist: {noise_cv: 0.1}"
+                              + LONG))
+    model_text = ("name: m\nmodel: tnbc_combination\npopulation: {size: 6, seed: 3}\n"
+                  "trial: {tumor: tumor.diameter, recist: {noise_cv: 0.1}}" + LONG)
+    model = run(load_scenario(model_text.replace("drug: neratinib", "cmt: neratinib.DEPOT")
+                              .replace("drug: ruxolitinib", "cmt: ruxolitinib.DEPOT")))
+    assert list(model["arm"].values) == ["control", "combination"] and model.sizes["scan"] == 4
+    t = trial.isel(arm=[0, 1])
+    assert float(np.max(np.abs(t["scan_sld"].values - model["scan_sld"].values))) < 1e-4
+    for k in ("best_response", "scan_response", "pfs_event", "dor_event"):
+        np.testing.assert_array_equal(t[k].values, model[k].values, err_msg=k)
+    for k in ("pfs_days", *TRIAL_ENDPOINTS):
+        np.testing.assert_array_equal(t[k].values, model[k].values, err_msg=k)
+    assert model.attrs["recist_noise_cv"] == 0.1
+    from pkpd.model_plots import standard_set
+
+    written = standard_set(model, tmp_path)
+    assert [p.name for p in written] == ["profiles.png", "waterfall.png", "swimmer.png", "spider.png", "km.png",
+                                         "orr.png"]
+    rec = {r["arm"]: r for r in summary_records(model)}
+    assert rec["combination"]["ORR [1]"] == float(model["orr"].sel(arm="combination"))
+    assert rec["control"]["DCR [1]"] == float(model["dcr"].sel(arm="control"))
+
+
+@pytest.mark.parametrize("trial, message", [
+    ("{scan_every: 8 weeks}", "trial.tumor: is required: the state or output (in mm) that RECIST reads"),
+    ("{tumor: tumor.volume}", "trial.tumor: must be in mm (a lesion diameter), but tumor.volume is in mm^3"),
+    ("{tumor: tumor.diameter, recist: {noise_cv: 0.9}}", "trial.recist.noise_cv: must be in [0, 0.5]"),
+    ("{tumor: tumor.diameter, scans: 3}", "trial.scans: unknown key; valid keys: tumor, scan_every, recist"),
+])
+def test_bad_trial_keys_are_one_line_errors(trial, message):
+    text = MODEL.replace("comparisons: {outputs: [signaling.pSTAT3, signaling.P]}", f"trial: {trial}")
     with pytest.raises(ScenarioError) as err:
         load_scenario(text)
     assert str(err.value).startswith(message), str(err.value)

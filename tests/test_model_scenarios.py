@@ -227,7 +227,8 @@ def test_cli_plots_of_a_swept_model_scenario(folder):
     ok = CliRunner().invoke(main, ["plot", str(folder / "o.nc"), "sweep", "-o", str(out), "--metric", "CMIN_R_rel"])
     assert ok.exit_code == 0 and out.is_file(), ok.output
     bad = CliRunner().invoke(main, ["plot", str(folder / "o.nc"), "pk", "-o", str(out)])
-    assert bad.exit_code == 2 and bad.stderr.strip() == "error: kind: unknown plot kind 'pk'; valid kinds: profiles, sweep"
+    assert bad.exit_code == 2 and bad.stderr.strip() == ("error: kind: unknown plot kind 'pk'; valid kinds: profiles, "
+                                                         "sweep, waterfall, swimmer, spider, km, orr")
 
 
 def test_the_figures_show_what_the_dataset_holds(swept):
