@@ -285,8 +285,10 @@ def run_cmd(scenario, output, fmt, csv_path, plots_dir, on_failure, resume, from
 
 
 def _fingerprint(sc) -> str:
-    """What a checkpoint must match: the scenario text, and the model file's text (a model edited
-    between an interrupted run and its resumption invalidates the finished groups)."""
+    """What a checkpoint must match: the scenario text, and the model's equations or its file's text (a
+    model edited between an interrupted run and its resumption invalidates the finished groups)."""
+    if sc.compiled is not None:   # a model in the language (a file, a library model or blocks composed)
+        return sc.text + "\0" + sc.compiled.model.equations()
     if sc.model_file:
         try:
             return sc.text + "\0" + open(sc.model_file, encoding="utf-8").read()

@@ -369,11 +369,13 @@ def load_scenario_model(ref: object, base_dir) -> tuple[ModelSpec, Path | None, 
     A model written in the language (a ``.model`` file, relative to the scenario's folder,
     or a name of :data:`pkpd.model.library.LIBRARY`) is compiled with its generated
     kernels; its initial states (expressions of parameters, ``steady_state``) and dosing
-    declarations then act per patient.  Anything else is a Python model
-    (:func:`pkpd.usermodel.load_model`).
+    declarations then act per patient.  A mapping composes blocks (:func:`_composed`).
+    Anything else is a Python model (:func:`pkpd.usermodel.load_model`).
     """
     from pkpd.model.library import LIBRARY
 
+    if isinstance(ref, Mapping):
+        return _composed(ref, base_dir)
     text = ref.strip() if isinstance(ref, str) else ref
     if isinstance(text, str) and (text.endswith(".model") or text in LIBRARY):
         from pkpd.model import compile_model, load_model_file
@@ -387,3 +389,66 @@ def load_scenario_model(ref: object, base_dir) -> tuple[ModelSpec, Path | None, 
             cm, resolved = compile_model(load_model_file(file)), file.resolve()
         return cm.spec, resolved, cm
     return load_model(ref, base_dir, "model"), model_file(ref, base_dir, "model"), None
+
+
+COMPOSITION_KEYS: tuple[str, ...] = ("name", "from", "blocks", "connections", "description")
+"""Keys of a ``model`` mapping: blocks composed in the scenario."""
+
+
+def _block(value: object, base_dir, path: str):
+    """A block: a library model's name or a ``.model`` file (relative to the scenario's folder)."""
+    from pkpd.model import load_model_file
+    from pkpd.model.library import LIBRARY
+
+    if not isinstance(value, str) or not value.strip():
+        raise ScenarioError(path, "must be a library model's name (" + ", ".join(LIBRARY) + ") or a .model file",
+                            _shown(value))
+    text = value.strip()
+    if text in LIBRARY:
+        return LIBRARY[text]
+    if not text.endswith(".model"):
+        raise ScenarioError(path, f"unknown library model '{text}'; give one of " + ", ".join(LIBRARY)
+                            + " or a .model file", show_value=False)
+    file = Path(text) if Path(text).is_absolute() else Path(base_dir or ".") / text
+    if not file.is_file():
+        raise ScenarioError(path, f"no such model file {file}", show_value=False)
+    return load_model_file(file)
+
+
+def _composed(ref: Mapping, base_dir):
+    """``model: {from, blocks, connections, name}``: blocks joined in the scenario, without code.
+
+    ``from`` starts from a library composition's blocks and connections (``tnbc_combination``);
+    ``blocks`` adds blocks or replaces them by name (a library name or a ``.model`` file);
+    ``connections`` adds connections or replaces those of an input (``input: source``).
+    """
+    from pkpd.model import compile_model
+    from pkpd.model.compose import compose
+    from pkpd.model.library import composition
+
+    m = _mapping(ref, "model", COMPOSITION_KEYS)
+    blocks, connections = {}, {}
+    if m.get("from") is not None:
+        with _Checked():
+            blocks, connections = composition(str(m["from"]).strip())
+    raw = m.get("blocks") or {}
+    if not isinstance(raw, Mapping) or (not raw and not blocks):
+        raise ScenarioError("model.blocks", "must be a mapping name: block (a library name or a .model file)",
+                            _shown(raw))
+    for name, value in raw.items():
+        blocks[str(name)] = _block(value, base_dir, f"model.blocks.{name}")
+    raw = m.get("connections") or {}
+    if not isinstance(raw, Mapping):
+        raise ScenarioError("model.connections", "must be a mapping input: source, e.g. {tumor.P: signaling.P}",
+                            _shown(raw))
+    for target, source in raw.items():
+        if not isinstance(source, str):
+            raise ScenarioError(f"model.connections.{target}", "must be a source block.name", _shown(source))
+        connections[str(target)] = source.strip()
+    name = str(m.get("name") or ("custom_" + str(m.get("from") or "composition")))
+    if not name.isidentifier():
+        raise ScenarioError("model.name", "must be letters, digits and _", name)
+    model = compose(name, blocks, connections, description=str(m.get("description") or
+                    f"blocks {', '.join(blocks)} composed in a scenario"))
+    cm = compile_model(model)
+    return cm.spec, None, cm

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import copyreg
 import functools
+import json
 import itertools
 import math
 import numbers
@@ -1303,7 +1304,8 @@ class Scenario:
     def _describe_model(self) -> str:
         """Several lines: model, arms with their dosing, sweep, population, output grid and summary."""
         m = self.model
-        lines = [f"model {m.name} ({self.model_file or 'shipped'}): {m.n_states} states "
+        where = self.model_file or ("composed in the scenario" if self.model_ref.startswith("{") else "shipped")
+        lines = [f"model {m.name} ({where}): {m.n_states} states "
                  f"({', '.join(m.state_names)}), {m.n_parameters} parameters"]
         for a in self.arms:
             lines.append(f"arm {a.name}: " + ("; ".join(d.describe() for d in a.regimens) or "no doses"))
@@ -1698,7 +1700,8 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
         name=name, description=d.get("description") or "", duration_h=duration,
         output_every_h=d.get("output_every", DEFAULT_OUTPUT_EVERY_H), population=population,
         parameters=d.get("parameters") or {}, arms=tuple(arms), sweep=sweep, solver=solver, text=text, source=source,
-        model=model, compiled=compiled, model_ref=str(d["model"]).strip(),
+        model=model, compiled=compiled,
+        model_ref=json.dumps(d["model"], sort_keys=True, default=str) if isinstance(d["model"], Mapping) else str(d["model"]).strip(),
         model_file=None if resolved is None else str(resolved),
         base_dir=str(Path(base_dir if base_dir is not None else ".").resolve()),
         summary_variables=variables, summary_window=window, population_model=population_model,

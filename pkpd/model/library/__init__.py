@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["LIBRARY", "get_library_model"]
+__all__ = ["LIBRARY", "COMPOSITIONS", "get_library_model", "composition"]
+
+#: library models that are compositions, whose blocks a scenario may replace (``model: {from: ...}``)
+COMPOSITIONS = ("tnbc_combination",)
 
 
 def _build() -> dict:
@@ -64,3 +67,15 @@ def get_library_model(name: str):
     if name not in LIBRARY:
         raise InputError("model", f"unknown library model {name!r}; valid: " + ", ".join(LIBRARY), show_value=False)
     return LIBRARY[name]
+
+
+def composition(name: str) -> tuple[dict, dict]:
+    """(blocks, connections) of the library composition ``name`` (one of :data:`COMPOSITIONS`)."""
+    from pkpd.errors import InputError
+
+    if name != "tnbc_combination":
+        raise InputError("model.from", f"{name!r} is not a library composition; valid: " + ", ".join(COMPOSITIONS),
+                         show_value=False)
+    from pkpd.model.library.trial import TRIAL_CONNECTIONS, trial_blocks
+
+    return trial_blocks(), dict(TRIAL_CONNECTIONS)

@@ -25,7 +25,11 @@ from pkpd.model.library.pk import pk_block
 from pkpd.model.library.tumor import simeoni_block
 from pkpd.models.drugs import NERATINIB, RUXOLITINIB
 
-__all__ = ["drug_block", "TRIAL", "LEGACY_ORDER"]
+__all__ = ["drug_block", "trial_blocks", "TRIAL_CONNECTIONS", "TRIAL"]
+
+#: how the trial's blocks are joined: input <- source (free concentrations in nM; the proliferation signal)
+TRIAL_CONNECTIONS = {"signaling.C_ner_u": "neratinib.C_u", "signaling.C_rux_u": "ruxolitinib.C_u",
+                     "tumor.P": "signaling.P"}
 
 
 def drug_block(drug):
@@ -45,12 +49,15 @@ def _legacy_order(model) -> tuple[str, ...]:
     return tuple(order)
 
 
+def trial_blocks() -> dict:
+    """The trial's blocks by name: each drug's PK, the network, the tumour."""
+    return {"neratinib": drug_block(NERATINIB), "ruxolitinib": drug_block(RUXOLITINIB), "signaling": SIGNALING,
+            "tumor": simeoni_block()}
+
+
 def _trial():
     flat = compose(
-        "tnbc_combination",
-        {"neratinib": drug_block(NERATINIB), "ruxolitinib": drug_block(RUXOLITINIB), "signaling": SIGNALING,
-         "tumor": simeoni_block()},
-        {"signaling.C_ner_u": "neratinib.C_u", "signaling.C_rux_u": "ruxolitinib.C_u", "tumor.P": "signaling.P"},
+        "tnbc_combination", trial_blocks(), TRIAL_CONNECTIONS,
         description="Neratinib (2-cmt oral) + ruxolitinib (1-cmt oral) PK -> free nM -> EGFR-JAK-STAT3 network "
                     "-> Simeoni tumour growth with a drug-resistant subclone")
     return reorder_parameters(flat, _legacy_order(flat))
