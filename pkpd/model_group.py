@@ -274,17 +274,11 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
 
 def assemble(sc, p, results: dict) -> xr.Dataset:
     """Stack the groups' results of a model scenario into the labelled Dataset."""
+    from pkpd.runner import solver_variables, stacker
+
     model = sc.model
     sweep_dims = [a.key.replace(".", "_") for a in sc.sweep]
-    shape = [len(a.values) for a in sc.sweep]
-    n_arm, n_pt = len(p.arms), len(p.points)
-
-    def stack(key):
-        first = results[(0, 0)][key]
-        arr = np.empty((n_arm, n_pt) + np.shape(first), dtype=np.asarray(first).dtype)
-        for (i, j), res in results.items():
-            arr[i, j] = res[key]
-        return arr.reshape((n_arm, *shape) + arr.shape[2:])
+    stack = stacker(sc, p, results)
 
     t = p.stored
     dims = ("arm", *sweep_dims, "patient", "time")
@@ -330,14 +324,7 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
         c = next(c for c in pm.covariates if c.name == name)
         data[f"cov_{name}"] = ("patient", values, {"units": c.unit, "long_name": c.description or f"covariate {name}"})
     status = stack("status")
-    data["status"] = (pdims, status, {"units": "1", "long_name": "solver status (0 = success)",
-                                      "flag_meanings": "; ".join(f"{s.value}={s.name}" for s in SolverStatus)})
-    data["t_fail"] = (pdims, np.where(status != 0, stack("t_fail"), np.nan),
-                      {"units": "h", "long_name": "time at which a failed integration stopped"})
-    data["solver_steps"] = (("arm", *sweep_dims), stack("steps"),
-                            {"units": "1", "long_name": "accepted solver steps, all patients"})
-    data["solver_rhs_evaluations"] = (("arm", *sweep_dims), stack("rhs"),
-                                      {"units": "1", "long_name": "right-hand-side evaluations, all patients"})
+    data.update(solver_variables(stack, pdims, sweep_dims))
     ds = xr.Dataset(data, coords=coords)
     w = sc.summary_window
     opts = sc.solver

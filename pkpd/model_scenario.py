@@ -265,33 +265,14 @@ def summary_from_dict(value: object, model: ModelSpec, duration_h: float):
     m = _mapping(value, "summary", SUMMARY_KEYS)
     variables = default
     if m.get("variables") is not None:
-        raw = m["variables"]
-        if not isinstance(raw, list) or not raw:
-            raise ScenarioError("summary.variables", "must be a non-empty list of state or output names",
-                                _shown(raw))
-        valid = model.state_names + tuple(o.name for o in model.outputs)
-        for i, v in enumerate(raw):
-            if not isinstance(v, str) or v not in valid:
-                raise ScenarioError(f"summary.variables[{i}]", f"unknown variable {_shown(v)!s}; the model's "
-                                    "states and outputs are " + ", ".join(valid), show_value=False)
-        if len(set(raw)) != len(raw):
-            raise ScenarioError("summary.variables", "lists a variable twice", show_value=False)
-        variables = tuple(raw)
+        variables = _variables(m["variables"], model, "summary.variables",
+                               "must be a non-empty list of state or output names")
     window: str | tuple[float, float] = "run"
     w = m.get("window")
     if isinstance(w, str) and w.strip() in SUMMARY_WINDOWS:
         window = w.strip()
     elif isinstance(w, list):
-        if len(w) != 2:
-            raise ScenarioError("summary.window", "must be [start, end] (two times)", _shown(w))
-        t0 = _quantity(w[0], "time", "summary.window[0]")
-        t1 = _quantity(w[1], "time", "summary.window[1]")
-        if not t1 > t0:
-            raise ScenarioError("summary.window[1]", "must be later than the start", _shown(w[1]))
-        if t1 > duration_h + TIME_TOL_H:
-            raise ScenarioError("summary.window[1]", f"must be <= duration ({format_quantity(duration_h, 'time')})",
-                                _shown(w[1]))
-        window = (t0, min(t1, duration_h))
+        window = _time_window(w, duration_h, "summary.window")
     elif w is not None:
         raise ScenarioError("summary.window", "must be " + ", ".join(SUMMARY_WINDOWS) + " or [start, end]",
                             _shown(w))
@@ -306,31 +287,41 @@ def comparisons_from_dict(value: object, model: ModelSpec, duration_h: float):
     if value is None:
         return (), None
     m = _mapping(value, "comparisons", COMPARISON_KEYS)
-    raw = m.get("outputs")
     valid = model.state_names + tuple(o.name for o in model.outputs)
-    if not isinstance(raw, list) or not raw:
-        raise ScenarioError("comparisons.outputs", "is required: a list of outputs (or states) whose inhibition "
-                            "the comparisons report, e.g. [" + ", ".join(valid[:2]) + "]", _shown(raw))
-    for i, v in enumerate(raw):
-        if not isinstance(v, str) or v not in valid:
-            raise ScenarioError(f"comparisons.outputs[{i}]", f"unknown variable {_shown(v)!s}; the model's states "
-                                "and outputs are " + ", ".join(valid), show_value=False)
-    if len(set(raw)) != len(raw):
-        raise ScenarioError("comparisons.outputs", "lists a variable twice", show_value=False)
+    outputs = _variables(m.get("outputs"), model, "comparisons.outputs",
+                         "is required: a list of outputs (or states) whose inhibition the comparisons report, "
+                         "e.g. [" + ", ".join(valid[:2]) + "]")
     window = (max(0.0, duration_h - DEFAULT_COMPARISON_WINDOW_H), duration_h)
     if m.get("window") is not None:
-        w = m["window"]
-        if not isinstance(w, list) or len(w) != 2:
-            raise ScenarioError("comparisons.window", "must be [start, end] (two times)", _shown(w))
-        t0 = _quantity(w[0], "time", "comparisons.window[0]")
-        t1 = _quantity(w[1], "time", "comparisons.window[1]")
-        if not t1 > t0:
-            raise ScenarioError("comparisons.window[1]", "must be later than the start", _shown(w[1]))
-        if t1 > duration_h + TIME_TOL_H:
-            raise ScenarioError("comparisons.window[1]", f"must be <= duration "
-                                f"({format_quantity(duration_h, 'time')})", _shown(w[1]))
-        window = (t0, min(t1, duration_h))
-    return tuple(raw), window
+        window = _time_window(m["window"], duration_h, "comparisons.window")
+    return outputs, window
+
+
+def _variables(raw: object, model: ModelSpec, path: str, rule: str) -> tuple[str, ...]:
+    """A non-empty list of distinct state or output names of ``model``."""
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(path, rule, _shown(raw))
+    valid = model.state_names + tuple(o.name for o in model.outputs)
+    for i, v in enumerate(raw):
+        if not isinstance(v, str) or v not in valid:
+            raise ScenarioError(f"{path}[{i}]", f"unknown variable {_shown(v)!s}; the model's states and outputs "
+                                "are " + ", ".join(valid), show_value=False)
+    if len(set(raw)) != len(raw):
+        raise ScenarioError(path, "lists a variable twice", show_value=False)
+    return tuple(raw)
+
+
+def _time_window(w: object, duration_h: float, path: str) -> tuple[float, float]:
+    """``[start, end]`` (times) within the run -> (start, end) h."""
+    if not isinstance(w, list) or len(w) != 2:
+        raise ScenarioError(path, "must be [start, end] (two times)", _shown(w))
+    t0 = _quantity(w[0], "time", f"{path}[0]")
+    t1 = _quantity(w[1], "time", f"{path}[1]")
+    if not t1 > t0:
+        raise ScenarioError(f"{path}[1]", "must be later than the start", _shown(w[1]))
+    if t1 > duration_h + TIME_TOL_H:
+        raise ScenarioError(f"{path}[1]", f"must be <= duration ({format_quantity(duration_h, 'time')})", _shown(w[1]))
+    return (t0, min(t1, duration_h))
 
 
 def trial_from_dict(value: object, model: ModelSpec) -> tuple[str, dict]:

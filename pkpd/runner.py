@@ -477,9 +477,8 @@ def run(scenario: Scenario, progress: Callable[[int, int], None] | None = None, 
     return xr.merge(parts, combine_attrs="override")
 
 
-def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:
-    """Stack the groups' results into the labelled Dataset (without metrics)."""
-    sweep_dims = [a.key.replace(".", "_") for a in scenario.sweep]
+def stacker(scenario: Scenario, p: Plan, results: dict) -> Callable[[str], np.ndarray]:
+    """``stack(key)``: the groups' arrays ``results[(i, j)][key]`` as one array (arm, *sweep shape, ...)."""
     shape = [len(a.values) for a in scenario.sweep]
     n_arm, n_pt = len(p.arms), len(p.points)
 
@@ -489,6 +488,29 @@ def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:
         for (i, j), res in results.items():
             arr[i, j] = res[key]
         return arr.reshape((n_arm, *shape) + arr.shape[2:])
+
+    return stack
+
+
+def solver_variables(stack, pdims, sweep_dims) -> dict:
+    """The Dataset's ``status``, ``t_fail`` (per patient) and solver counts (per group) of any run."""
+    status = stack("status")
+    return {
+        "status": (pdims, status, {"units": "1", "long_name": "solver status (0 = success)",
+                                   "flag_meanings": "; ".join(f"{s.value}={s.name}" for s in SolverStatus)}),
+        "t_fail": (pdims, np.where(status != 0, stack("t_fail"), np.nan),
+                   {"units": "h", "long_name": "time at which a failed integration stopped"}),
+        "solver_steps": (("arm", *sweep_dims), stack("steps"),
+                         {"units": "1", "long_name": "accepted solver steps, all patients"}),
+        "solver_rhs_evaluations": (("arm", *sweep_dims), stack("rhs"),
+                                   {"units": "1", "long_name": "right-hand-side evaluations, all patients"}),
+    }
+
+
+def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:
+    """Stack the groups' results into the labelled Dataset (without metrics)."""
+    sweep_dims = [a.key.replace(".", "_") for a in scenario.sweep]
+    stack = stacker(scenario, p, results)
 
     dims = ("arm", *sweep_dims, "patient", "time")
     coords = {
@@ -530,14 +552,7 @@ def assemble(scenario: Scenario, p: Plan, results: dict) -> xr.Dataset:
         data["biopsy_log2fc"] = (pdims + ("biopsy_time", "marker"), stack("biopsy_log2fc"),
                                  {"units": "1", "long_name": "biopsy readout, log2 fold change from baseline"})
     status = stack("status")
-    data["status"] = (pdims, status, {"units": "1", "long_name": "solver status (0 = success)",
-                                      "flag_meanings": "; ".join(f"{s.value}={s.name}" for s in SolverStatus)})
-    data["t_fail"] = (pdims, np.where(status != 0, stack("t_fail"), np.nan),
-                      {"units": "h", "long_name": "time at which a failed integration stopped"})
-    data["solver_steps"] = (("arm", *sweep_dims), stack("steps"),
-                            {"units": "1", "long_name": "accepted solver steps, all patients"})
-    data["solver_rhs_evaluations"] = (("arm", *sweep_dims), stack("rhs"),
-                                      {"units": "1", "long_name": "right-hand-side evaluations, all patients"})
+    data.update(solver_variables(stack, pdims, sweep_dims))
     data["periodic_from"] = (pdims, stack("periodic_from"),
                              {"units": "h", "long_name": "time from which the tumour was integrated alone, the PK "
                                                          "and network at their periodic steady state (NaN: the "

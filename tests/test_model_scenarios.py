@@ -188,11 +188,14 @@ def test_cli_resume_and_rerun_from_the_result(folder):
 def test_a_checkpoint_of_an_edited_model_file_is_refused(folder):
     from pkpd.cli import _fingerprint
 
-    sc = load_scenario(scenario(folder))
+    path = scenario(folder)
+    sc = load_scenario(path)
     before = _fingerprint(sc)
+    assert _fingerprint(load_scenario(path)) == before
     model = folder / MODEL.name
     model.write_text(model.read_text().replace("kout [1/h]  = 0.1", "kout [1/h]  = 0.2"))
-    assert _fingerprint(sc) != before and _fingerprint(sc).startswith(sc.text)
+    edited = load_scenario(path)         # what a resumed run reads
+    assert _fingerprint(edited) != before and _fingerprint(edited).startswith(sc.text)
 
 
 def test_a_model_scenario_pickles_as_its_text(swept):
