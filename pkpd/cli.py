@@ -209,8 +209,36 @@ def _print_model_summary(ds) -> None:
     n = int(ds.sizes["patient"])
     click.echo(f"model {ds.attrs['model']}, summary over {ds.attrs['summary_window']}"
                + (f", median over {n} patients" if n > 1 else "") + ":")
-    _table(records, list(records[0]))
+    keys = list(records[0])
+    fixed = keys[:keys.index("window_h") + 1]
+    _table_in_parts(records, fixed, keys[len(fixed):])
     click.echo("")
+
+
+#: widest line of a printed table (characters); wider tables are printed in parts
+TABLE_WIDTH = 160
+
+
+def _table_in_parts(records: list[dict], fixed: list[str], rest: list[str]) -> None:
+    """``records`` as tables of at most :data:`TABLE_WIDTH` characters, each with the ``fixed`` columns."""
+
+    def width(k):
+        return max(len(k), *(len("-" if r.get(k) is None else f"{r[k]:.4g}" if isinstance(r.get(k), float)
+                                  else str(r.get(k))) for r in records)) + 2
+
+    base = sum(width(k) for k in fixed)
+    parts, part, used = [], [], base
+    for k in rest:
+        if part and used + width(k) > TABLE_WIDTH:
+            parts.append(part)
+            part, used = [], base
+        part.append(k)
+        used += width(k)
+    parts.append(part)
+    for i, part in enumerate(parts):
+        if i:
+            click.echo("")
+        _table(records, fixed + part)
 
 
 @main.command("run")
