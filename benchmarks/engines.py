@@ -236,16 +236,20 @@ def pkpd_population_kernel(problem, idx, method, rtol, atol, ev=None):
 
 
 def pkpd_closed_form(problem, idx, method, rtol, atol):
-    """The full model with the PK in closed form (:func:`pkpd.closed_form.integrate_closed_form`):
-    per-patient dose tables, the compiled population driver on the 18 network and tumour states,
-    and the PK amounts reconstructed at the output times."""
-    from pkpd.closed_form import integrate_closed_form
+    """The full model with the PK in closed form (:meth:`pkpd.closed_form.ClosedForm.integrate`, the
+    linear sources found from the trial system's equations): per-patient modal tables, the compiled
+    population driver on the 18 network and tumour states, and the PK amounts reconstructed at the
+    output times."""
+    from pkpd.closed_form import closed_form
+    from pkpd.system import SYSTEM, TRIAL_KERNELS
 
     idx = np.asarray(idx)
     opts = SolverOptions(method=method, rtol=rtol, atol=atol)
-    Y, S, status, _ = integrate_closed_form(opts.solver.segment, problem.Y0[idx], problem.P[idx],
-                                            problem.event_table(), problem.times,
-                                            opts.atol_array(problem.n_states), opts.opts_array())
+    ev = problem.event_table()
+    Y, S, status, _ = closed_form(TRIAL_KERNELS).integrate(
+        SYSTEM.rhs, opts.solver.segment, problem.Y0[idx], problem.P[idx], ev, np.zeros(idx.size, np.int64),
+        np.full(idx.size, len(ev), np.int64), problem.times.size, opts.atol_array(problem.n_states),
+        opts.opts_array())
     if status.any():
         raise RuntimeError(f"pkpd {method} closed-form PK: {int((status != 0).sum())} subjects failed")
     return Y, _stats(S)

@@ -163,7 +163,7 @@ def _closed_form_rows(problem, cfg: Config, idx, ref, subset=1, log=print):
         rows.append(_row(problem=problem.name, n_subjects=len(idx), engine="pkpd", method=method,
                          rhs="compiled, PK in closed form", time_s=sec, timing=f"best of {n}", steps=c["steps"],
                          rhs_evals=c["rhs"], max_err=scaled_error(Y[:subset] if Y.shape[0] > 1 else Y[0], ref),
-                         note="pkpd.closed_form.integrate_closed_form (dose tables, kernel, PK amounts; "
+                         note="pkpd.closed_form.ClosedForm.integrate (dose tables, kernel, PK amounts; "
                               "no Dataset)"))
         log(f"  pkpd {method:7s} closed-form PK x{len(idx)} {sec * 1e3:9.2f} ms")
     return rows

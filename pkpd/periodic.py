@@ -296,7 +296,7 @@ def integrate_periodic(tail: PeriodicTail, run_system: Callable, Y0: np.ndarray,
     would, adds the step counts to ``S`` (n, N_STATS) and sets ``status`` and ``t_fail``
     (h).  ``run_system(Y0, P, ev, out_t)`` integrates the whole system for some patients
     and returns ``(Y, stats, status, t_reached)`` (:func:`pkpd.simulate.integrate_rows`
-    with the run's method, or :func:`pkpd.closed_form.integrate_closed_form`); ``atol``
+    with the run's method, or :meth:`pkpd.closed_form.ClosedForm.integrate`); ``atol``
     and ``opts`` are the run's, for the tumour alone.  ``p_events`` is the parameter row
     whose lag times and bioavailabilities apply to the doses (as in the runner's event
     table); ``ev_full`` is the event table of the full integration, for patients that do

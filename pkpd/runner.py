@@ -37,7 +37,7 @@ import xarray as xr
 from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.analysis.inhibition import time_average
-from pkpd.closed_form import integrate_closed_form
+from pkpd.closed_form import closed_form
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.models.drugs import get_drug
 from pkpd.periodic import (MAX_PERIOD_H, TABLE_SPACING_H, applies as periodic_applies, first_attempt_periods,
@@ -50,8 +50,11 @@ from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
 from pkpd.solvers.integrate import integrate_population
 from pkpd.solvers.status import SolverStatus
 from pkpd.variability import apply_variability
-from pkpd.system import (DEPOT_CMT, N_STATES, OBSERVABLES, PATHS, READOUTS, SYSTEM, dose_modifiers,
+from pkpd.system import (DEPOT_CMT, N_STATES, OBSERVABLES, PATHS, READOUTS, SYSTEM, TRIAL_KERNELS, dose_modifiers,
                          initial_states, observables, parameter_matrix)
+
+#: the trial system's closed-form path: both drugs' PK, found from its equations (pkpd.closed_form)
+TRIAL_CLOSED = closed_form(TRIAL_KERNELS)
 
 __all__ = ["Plan", "plan", "run", "run_group", "assemble", "DRUG_NAMES", "BIOPSY_MARKERS", "ON_FAILURE"]
 
@@ -351,7 +354,9 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
 
         def run_system(Y0s, Ps, ev_, out_t):
             if closed:
-                return integrate_closed_form(seg, Y0s, Ps, ev_, out_t, atol, opts_arr)
+                n_r = Y0s.shape[0]
+                return TRIAL_CLOSED.integrate(SYSTEM.rhs, seg, Y0s, Ps, ev_, np.zeros(n_r, np.int64),
+                                              np.full(n_r, len(ev_), np.int64), out_t.size, atol, opts_arr)
             return integrate_rows(SYSTEM.rhs, seg, Y0s, Ps, ev_, out_t.size, atol, opts_arr, jac)
 
         if tail is not None:

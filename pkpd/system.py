@@ -40,8 +40,9 @@ with :func:`signal_slopes` for its table of P).  The 80-patient virtual trial ta
 with Radau IIA that way (10 s with Dopri5, which at rtol 1e-4 is noisy at its stability
 limit and sends more patients to the full integration), against 20 s integrating
 everything to the end.  With the stiff methods the runner also takes both drugs' PK in
-closed form (:mod:`pkpd.closed_form`, :func:`closed_pk_rhs`: the solver carries the 18
-network and tumour states, and the PK no longer sets its steps: half as many).
+closed form (:mod:`pkpd.closed_form`: the two PK blocks are found linear from the
+composed model's equations, the solver carries the 18 network and tumour states with the
+generated reduced kernel, and the PK no longer sets its steps: half as many).
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ from pkpd.models.tumor import (F_R_PARAMETER, SIMEONI_PARAMETERS, STATES as TUMO
                                sphere_diameter, tumor_rhs)
 from pkpd.signaling import egfr_jak_stat3 as net
 from pkpd.signaling.egfr_jak_stat3 import network_rhs
-from pkpd.signatures import RHS_SIGNATURE
 
 __all__ = ["SYSTEM", "DRUGS", "PATHS", "DEPOT_CMT", "coupled_rhs", "initial_states", "dose_modifiers",
            "observables", "OBSERVABLES", "parameter_matrix"]
@@ -141,56 +141,6 @@ def coupled_rhs(t, y, p, dydt):
     c_rux_u = _free_nM(y[S_RUX + 1], p[I_RUX_V], p[P_CONV + 2], p[P_CONV + 3])
     network_rhs(t, y[S_NET:S_TUM], p[P_NET:P_TUM], c_ner_u, c_rux_u, dydt[S_NET:S_TUM])
     tumor_rhs(t, y[S_TUM:N_STATES], p[P_TUM:P_DOSE], y[S_P], dydt[S_TUM:N_STATES])
-
-
-# ---- PK in closed form (pkpd.closed_form): the ODE carries the network and tumour only ----------
-#: first parameter of the PK tables appended to a parameter row (layout in :mod:`pkpd.closed_form`)
-P_TABLE = P_DOSE + 6
-#: the states of the closed-form-PK kernel: network and tumour (18)
-N_ODE_STATES = N_STATES - S_NET
-
-
-@njit(cache=True, inline="always")
-def _modal_sum(t, p, n, cursor, off_t, off_c, m, off_lam):
-    """Free concentration (nM) at ``t`` (h) from a table of ``n`` dose times and ``m`` modal coefficients.
-
-    The last dose at or before ``t`` is found by walking from the one found at the previous
-    call (stored in ``p[cursor]``: the solver's times move by less than a dose interval
-    between calls, so the walk is usually empty); the concentration is then
-    ``sum_i coef[k, i] exp(-lam_i (t - t_k))`` (0 before the first dose), floored at 0 as
-    :func:`_free_nM` floors the amount.  The result does not depend on the cursor.
-    """
-    if n == 0 or t < p[off_t]:
-        return 0.0
-    k = int(p[cursor])
-    while k + 1 < n and p[off_t + k + 1] <= t:
-        k += 1
-    while p[off_t + k] > t:
-        k -= 1
-    p[cursor] = k
-    tau = t - p[off_t + k]
-    s = 0.0
-    for i in range(m):
-        s += p[off_c + k * m + i] * np.exp(-p[off_lam + i] * tau)
-    return max(s, 0.0)
-
-
-@njit(RHS_SIGNATURE, cache=True)
-def closed_pk_rhs(t, y, p, dydt):
-    """d(y)/dt of the network and tumour (18 states) with both drugs' free concentrations in closed form.
-
-    ``p`` is a parameter row of :data:`SYSTEM` followed by the PK tables of
-    :func:`pkpd.closed_form.pk_tables` (from index :data:`P_TABLE`; two of its entries are
-    search cursors that this function updates).  t in h.
-    """
-    n_ner = int(p[P_TABLE])
-    n_rux = int(p[P_TABLE + 1])
-    off = P_TABLE + 9  # after the two counts, the two cursors and the 3 + 2 rate constants
-    c_ner_u = _modal_sum(t, p, n_ner, P_TABLE + 2, off, off + n_ner, 3, P_TABLE + 4)
-    off += 4 * n_ner
-    c_rux_u = _modal_sum(t, p, n_rux, P_TABLE + 3, off, off + n_rux, 2, P_TABLE + 7)
-    network_rhs(t, y[0:S_TUM - S_NET], p[P_NET:P_TUM], c_ner_u, c_rux_u, dydt[0:S_TUM - S_NET])
-    tumor_rhs(t, y[S_TUM - S_NET:N_ODE_STATES], p[P_TUM:P_DOSE], y[S_P - S_NET], dydt[S_TUM - S_NET:N_ODE_STATES])
 
 
 @njit(cache=True)

@@ -47,9 +47,10 @@ from pkpd.model.language import DOSE_MODIFIERS, Model
 __all__ = ["generate_source", "kernel_module", "kernel_file", "code_name", "GENERATOR_VERSION"]
 
 #: bump when the shape of the generated code changes (also part of every digest)
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 _RESERVED_CODE = {"t", "y", "p", "dydt", "J", "math", "np", "real_pow", "njit", "Y", "P", "out", "names",
+                  "modal_segment", "modal_state",
                   "shape", "max", "min", "abs", "float", "int", "range", "len", "_z"} | set(keyword.kwlist)
 
 
@@ -183,6 +184,7 @@ def generate_source(model: Model, digest: str) -> str:
         "from numba import njit, types",
         "",
         "from pkpd.models._math import real_pow",
+        "from pkpd.solvers.modal import modal_segment, modal_state",
         "from pkpd.signatures import F1, F2, RHS_SIGNATURE",
         "",
         "JAC_SIGNATURE = types.void(types.float64, F1, F1, F2)",
@@ -196,6 +198,14 @@ def generate_source(model: Model, digest: str) -> str:
     ]
     lines += _rhs_source(model, lay)
     lines += _jac_source(model, lay)
+    sources = _closed_sources(model, lay)
+    if sources:
+        red = _Reduced(lay, sources)
+        lines += red.constants()
+        lines += _rhs_source(model, lay, red)
+        lines += _jac_source(model, lay, red)
+    else:
+        lines += ["CLOSED_SOURCES = ()", "closed_rhs = closed_jac = None", ""]
     lines += _initial_source(model, lay)
     lines += _outputs_source(model, lay)
     lines += _derived_source(model, lay)
@@ -221,7 +231,35 @@ def _derived_lines(model: Model, lay: _Layout, names, numpy=False) -> list[str]:
             for d in names]
 
 
-def _rhs_source(model: Model, lay: _Layout) -> list[str]:
+class _Reduced:
+    """The closed-form layout: which states the solver carries, and how the tabulated ones are read.
+
+    ``sources`` are the model's linear sources (:func:`pkpd.model.fastpaths.linear_sources`).
+    The reduced kernels take ``y`` with the other states (in model order) and ``p`` with
+    the kernel parameters, then at ``p[n_parameters + b]`` the offset of source ``b``'s
+    table (:mod:`pkpd.solvers.modal`), then the tables.
+    """
+
+    def __init__(self, lay: _Layout, sources):
+        self.sources = sources
+        closed = {i for src in sources for i in src.states}
+        self.ode = [i for i in range(len(lay.states)) if i not in closed]
+        self.index = {lay.states[i]: f"y[{k}]" for k, i in enumerate(self.ode)}
+        self.prologue = []
+        for b, src in enumerate(sources):
+            if src.needed:
+                self.prologue += [f"    _b{b} = int(p[{len(lay.params) + b}])",
+                                  f"    _k{b} = modal_segment(t, p, _b{b})"]
+            for q, i in enumerate(src.needed):
+                self.index[lay.states[i]] = f"modal_state(t, p, _b{b}, _k{b}, {q})"
+
+    def constants(self) -> list[str]:
+        return [f"CLOSED_SOURCES = {tuple(src.states for src in self.sources)!r}",
+                f"CLOSED_NEEDED = {tuple(src.needed for src in self.sources)!r}",
+                f"ODE_STATES = {tuple(self.ode)!r}"]
+
+
+def _rhs_source(model: Model, lay: _Layout, red: _Reduced | None = None) -> list[str]:
     """The lines of ``rhs``: each state and parameter read where it is first used, each ODE written early.
 
     Statements are the needed derived quantities in dependency order; each ODE follows
@@ -231,12 +269,17 @@ def _rhs_source(model: Model, lay: _Layout) -> list[str]:
     with all 63 parameters of the trial system read at the top, it spilled about 300
     values to the stack, and the kernel ran about 5 % slower inside the solvers than
     the hand-written one it replaced.
+
+    With ``red``, the reduced kernel ``closed_rhs`` of the closed-form path: the ODEs of
+    the states the solver carries, the tabulated states read from the tables.
     """
-    used = _uses(model, "ode", lay.states)
+    rows = list(enumerate(lay.states)) if red is None else [(k, lay.states[i]) for k, i in enumerate(red.ode)]
+    used = _uses(model, "ode", [s for _, s in rows])
     need = lay.closure(used)
-    index = {s: f"y[{i}]" for i, s in enumerate(lay.states)} | {q: f"p[{j}]" for j, q in enumerate(lay.params)}
+    states = {s: f"y[{i}]" for i, s in enumerate(lay.states)} if red is None else red.index
+    index = states | {q: f"p[{j}]" for j, q in enumerate(lay.params)}
     loaded: set[str] = set()
-    body: list[str] = []
+    body: list[str] = [] if red is None else list(red.prologue)
 
     def emit(names: set[str], line: str) -> None:
         for n in sorted(names - loaded, key=lambda n: index.get(n, "")):
@@ -245,7 +288,7 @@ def _rhs_source(model: Model, lay: _Layout) -> list[str]:
                 loaded.add(n)
         body.append(line)
 
-    odes = [(i, s, model.expression("ode", s)) for i, s in enumerate(lay.states)]
+    odes = [(i, s, model.expression("ode", s)) for i, s in rows]
     ready: set[str] = set()
 
     def emit_ready_odes() -> None:
@@ -262,13 +305,19 @@ def _rhs_source(model: Model, lay: _Layout) -> list[str]:
         ready.add(d)
         emit_ready_odes()
     assert not odes, "every ODE is emitted once its derived quantities are"
-    return ["", "@njit(cache=True)  # compiled for RHS_SIGNATURE when the model is loaded", "def rhs(t, y, p, dydt):",
-            f'    """d(y)/dt of {model.name} (per h): y ({len(lay.states)},), p ({len(lay.params)},)."""',
+    name = "rhs" if red is None else "closed_rhs"
+    what = "" if red is None else ", the linear sources read from their tables (pkpd.solvers.modal)"
+    return ["", "@njit(cache=True)  # compiled for RHS_SIGNATURE when the model is loaded", f"def {name}(t, y, p, dydt):",
+            f'    """d(y)/dt of {model.name} (per h): y ({len(rows)},){what}."""',
             *body, ""]
 
 
-def _jac_source(model: Model, lay: _Layout) -> list[str]:
-    """The analytic Jacobian: sympy derivatives of the rhs, state-dependent derived quantities substituted."""
+def _jac_source(model: Model, lay: _Layout, red: _Reduced | None = None) -> list[str]:
+    """The analytic Jacobian: sympy derivatives of the rhs, state-dependent derived quantities substituted.
+
+    With ``red``, ``closed_jac``: the derivatives of the carried states' ODEs by the
+    carried states (the tabulated states are functions of time only).
+    """
     import sympy as sp
     from pkpd.model.expressions import to_sympy
 
@@ -286,9 +335,10 @@ def _jac_source(model: Model, lay: _Layout) -> list[str]:
         if d in state_dependent:
             subs[symbols[d]] = e.xreplace(subs)
     entries = []
-    ys = [symbols[s] for s in lay.states]
-    for i, s in enumerate(lay.states):
-        f = to_sympy(model.expression("ode", s), symbols).xreplace(subs)
+    carried = list(range(len(lay.states))) if red is None else red.ode
+    ys = [symbols[lay.states[i]] for i in carried]
+    for i, si in enumerate(carried):
+        f = to_sympy(model.expression("ode", lay.states[si]), symbols).xreplace(subs)
         free = f.free_symbols
         for j, yj in enumerate(ys):
             if yj in free:
@@ -307,14 +357,35 @@ def _jac_source(model: Model, lay: _Layout) -> list[str]:
     used_names = {code_to_name[c] for c in used if c in code_to_name}
     const_derived = [d for d in lay.closure(used_names) if d not in state_dependent]
     used_names |= _uses(model, "derived", const_derived)
-    body = _unpack(lay, used_names) + _derived_lines(model, lay, const_derived)
+    if red is None:
+        body = _unpack(lay, used_names)
+    else:
+        body = list(red.prologue)
+        body += [f"    {lay.symbols[s]} = {red.index[s]}" for s in lay.states if s in used_names]
+        body += [f"    {lay.symbols[q]} = p[{j}]" for j, q in enumerate(lay.params) if q in used_names]
+    body += _derived_lines(model, lay, const_derived)
     body += [f"    {printer.doprint(a)} = {printer.doprint(b)}" for a, b in replacements]
-    n = len(lay.states)
+    n = len(carried)
     body += [f"    for _i in range({n}):", f"        for _j in range({n}):", "            J[_i, _j] = 0.0"]
     body += [f"    J[{i}, {j}] = {printer.doprint(e)}" for (i, j, _), e in zip(entries, reduced)]
-    return ["", "@njit(cache=True)  # compiled for JAC_SIGNATURE when the model is loaded", "def jac(t, y, p, J):",
+    name = "jac" if red is None else "closed_jac"
+    return ["", "@njit(cache=True)  # compiled for JAC_SIGNATURE when the model is loaded", f"def {name}(t, y, p, J):",
             f'    """Jacobian d(dy_i/dt)/dy_j of {model.name} (per h), {len(entries)} nonzero entries."""',
             *body, ""]
+
+
+def _closed_sources(model: Model, lay: _Layout):
+    """The model's linear sources (:mod:`pkpd.model.fastpaths`), for the closed-form kernels."""
+    import sympy as sp
+    from pkpd.model.fastpaths import linear_sources
+
+    symbols = {name: sp.Symbol(code, real=True) for name, code in lay.symbols.items()}
+
+    def reads(states):
+        used = _uses(model, "ode", states)
+        return used | _uses(model, "derived", lay.closure(used)) | set(lay.closure(used))
+
+    return linear_sources(model, symbols, reads)
 
 
 def _JacobianPrinter():
