@@ -250,14 +250,15 @@ class ClosedForm:
         return tuple(i for src in self.sources for i in src)
 
     def integrate(self, full_rhs, segment, Y0, P, ev: EventTable, start, end, n_out: int, atol, opts, jac=None,
-                  full_jac=None):
+                  full_jac=None, taken=None):
         """Integrate patients (rows of ``Y0`` (n, n_states), ``P``) through ``ev`` (rows ``start:end`` each).
 
         Returns ``(Y, stats, status, t_reached)`` as
         :func:`pkpd.solvers.integrate.integrate_population` fills them, ``Y`` (n, n_out,
         n_states) with the linear states written from their tables.  ``jac``: use the
         reduced kernel's analytic Jacobian (``opts`` then says so); patients the path
-        cannot take go through ``full_rhs`` (and ``full_jac``) instead.
+        cannot take go through ``full_rhs`` (and ``full_jac``) instead; ``taken`` (n,) bool,
+        if given, is set to which patients took the closed form.
         """
         Y0 = np.ascontiguousarray(Y0, dtype=np.float64)
         n = Y0.shape[0]
@@ -266,6 +267,8 @@ class ClosedForm:
         S = np.zeros((n, N_STATS), np.int64)
         status, t_reached = np.zeros(n, np.int64), np.zeros(n)
         P_ext, coefficients, ok = self.tables(Y0, P, ev, start, end)
+        if taken is not None:
+            taken[:] = ok
         rows = np.flatnonzero(ok)
         if rows.size:
             red, r_start, r_end = self.reduced_events(ev, start[rows], end[rows])

@@ -34,12 +34,15 @@ settings.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import xarray as xr
 
 from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.analysis.inhibition import bliss_excess, hsa_excess, time_average
+from pkpd.closed_form import closed_form
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.events import concatenate
 from pkpd.model_scenario import missed_stream
@@ -47,7 +50,7 @@ from pkpd.population import patient_rng
 from pkpd.regimens import TIME_TOL_H
 from pkpd.simulate import _event_table, _jacobian
 from pkpd.solvers import get_method
-from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
+from pkpd.solvers._common import N_STATS, OPT_JACOBIAN, ST_RHS, ST_STEPS
 from pkpd.solvers.integrate import integrate_population
 from pkpd.solvers.status import SolverStatus
 
@@ -178,6 +181,17 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
     method = get_method(opts.method)
     atol, opts_arr = opts.atol_array(model.n_states), opts.opts_array()
     jac = _jacobian(model, opts, opts_arr)   # solver.jacobian: the model's analytic Jacobian or finite differences
+    analytic = bool(opts_arr[OPT_JACOBIAN])
+    cf = closed_form(sc.compiled) if sc.compiled is not None else None
+
+    def closed_path(ev):
+        """The closed-form path for event table ``ev``, or None (solver.pk; the model; the events)."""
+        if cf is None or opts.pk == "ode":
+            return None
+        why = cf.supports(ev)
+        if why is not None and opts.pk == "closed_form":
+            raise ScenarioError("solver.pk", f"closed_form cannot take {why}; use auto or ode")
+        return None if why is not None else cf
     P = patient_parameters(sc, point)
     n_pat = P.shape[0]
     cm = sc.compiled   # a model written in the language: its own initial states and dose modifiers
@@ -207,6 +221,7 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
     t_fail = np.zeros(n_pat)
     S = np.zeros((n_pat, N_STATS), np.int64)
     fallback = 0
+    in_closed = np.zeros(n_pat, bool)   # patients whose last integration took the closed-form path
     y0 = model.y0()
 
     for c0 in range(0, n_pat, chunk):
@@ -222,25 +237,35 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
         Y = np.zeros((n_c, row_time.size, model.n_states))
         Y0 = np.repeat(y0[None, :], n_c, axis=0) if cm is None else cm.initial_states(P[c])
 
-        def integrate(rows, segment):
-            """Integrate chunk rows ``rows`` with ``segment``; results into Y, S, status, t_fail."""
+        def integrate(rows, name):
+            """Integrate chunk rows ``rows`` with method ``name``; results into Y, S, status, t_fail."""
             n_r = len(rows)
-            Yr = np.zeros((n_r, row_time.size, model.n_states))
-            Sr = np.zeros((n_r, N_STATS), np.int64)
-            st, tf = np.zeros(n_r, np.int64), np.zeros(n_r)
-            integrate_population(model.rhs, segment, np.ascontiguousarray(Y0[rows]),
-                                 np.ascontiguousarray(P[c][rows]), *ev.kernel_args(), start[rows], end[rows],
-                                 *ev.ss_args(), Yr, atol, opts_arr, Sr, st, tf, jac)
+            segment = get_method(name).segment
+            if closed is not None and replace(opts, method=name).closed_form_pk:
+                taken = np.zeros(n_r, bool)
+                Yr, Sr, st, tf = closed.integrate(model.rhs, segment, Y0[rows], P[c][rows], ev, start[rows],
+                                                  end[rows], row_time.size, atol, opts_arr,
+                                                  jac=closed.jac if analytic else None,
+                                                  full_jac=jac if analytic else None, taken=taken)
+                in_closed[c.start + rows] = taken
+            else:
+                Yr = np.zeros((n_r, row_time.size, model.n_states))
+                Sr = np.zeros((n_r, N_STATS), np.int64)
+                st, tf = np.zeros(n_r, np.int64), np.zeros(n_r)
+                integrate_population(model.rhs, segment, np.ascontiguousarray(Y0[rows]),
+                                     np.ascontiguousarray(P[c][rows]), *ev.kernel_args(), start[rows], end[rows],
+                                     *ev.ss_args(), Yr, atol, opts_arr, Sr, st, tf, jac)
             Y[rows] = Yr
             S[c.start + rows] = Sr
             status[c.start + rows] = st
             t_fail[c.start + rows] = tf
 
-        integrate(np.arange(n_c), method.segment)
+        closed = closed_path(ev)
+        integrate(np.arange(n_c), opts.method)
         bad = np.flatnonzero(status[c])
         if bad.size and not method.stiff:
             # The explicit method stalled: retry those patients with the stiff method, same tolerances.
-            integrate(bad, get_method("radau5").segment)
+            integrate(bad, "radau5")
             fallback += int(bad.size)
             bad = np.flatnonzero(status[c])
         if bad.size and on_failure == "fail":
@@ -267,7 +292,7 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
             if x.shape[0]:
                 out[f"MEAN_{v}"][c][ok] = time_average(row_time, x, window=compare)
     out.update(status=status, t_fail=t_fail, steps=int(S[:, ST_STEPS].sum()), rhs=int(S[:, ST_RHS].sum()),
-               fallback=fallback, window=np.array(window if window is not None else (np.nan, np.nan)),
+               fallback=fallback, closed_form=int(in_closed.sum()), window=np.array(window if window is not None else (np.nan, np.nan)),
                parameters=P)
     return out
 
@@ -341,6 +366,7 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
         summary_variables=", ".join(sc.summary_variables),
         summary_window=w if isinstance(w, str) else f"{w[0]:g} h to {w[1]:g} h",
         n_failed=int(np.count_nonzero(status)), n_stiff_fallback=int(stack("fallback").sum()),
+        solver_pk=opts.pk, closed_form=_closed_form_attr(sc, int(stack("closed_form").sum()), p.n_simulations),
     )
     if sc.sweep:
         ds.attrs["sweep_keys"] = ", ".join(a.key for a in sc.sweep)
@@ -351,6 +377,14 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
     if pm.covariates or pm.table or any(pm.omega[i][k] for i in range(len(pm.omega)) for k in range(i)):
         ds.attrs["population_model"] = "; ".join(pm.describe())
     return ds
+
+
+def _closed_form_attr(sc, n_closed: int, n_total: int) -> str:
+    """Which states ran in closed form (pkpd.closed_form), for how many patient-simulations; or 'none'."""
+    cf = closed_form(sc.compiled) if sc.compiled is not None and n_closed else None
+    if cf is None:
+        return "none"
+    return f"{', '.join(cf.closed_states)} ({n_closed} of {n_total} patient-simulations)"
 
 
 def _comparisons(sc, p, stack, pdims, unit_of) -> dict:

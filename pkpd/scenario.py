@@ -1690,9 +1690,16 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
     elif not isinstance(sweep, Mapping):
         raise ScenarioError("sweep", "must be a mapping <key>: [values], e.g. {CL: [2 L/h, 4 L/h]}", _shown(sweep))
     solver = SolverOptions() if d.get("solver") is None else \
-        _solver_from_dict(d["solver"], tuple(k for k in SOLVER_KEYS if k not in ("periodic", "pk")))
+        _solver_from_dict(d["solver"], tuple(k for k in SOLVER_KEYS if k != "periodic"))
     with _Checked():
         solver.atol_array(model.n_states)
+    if solver.pk == "closed_form":
+        from pkpd.closed_form import closed_form
+
+        if compiled is None or closed_form(compiled) is None:
+            raise ScenarioError("solver.pk", f"closed_form: model {model.name} has no linear source states (a "
+                                "linear PK block that nothing feeds back into) to take in closed form; use auto or "
+                                "ode", show_value=False)
     variables, window = summary_from_dict(d.get("summary"), model, duration)
     compared, compare_window = comparisons_from_dict(d.get("comparisons"), model, duration)
     tumor, trial = trial_from_dict(d.get("trial"), model)

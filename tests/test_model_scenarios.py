@@ -256,3 +256,39 @@ def test_the_figures_show_what_the_dataset_holds(swept):
         plot_profiles(ds, variables=["AUC"])
     with pytest.raises(InputError, match="unknown metric 'CP'"):
         plot_sweep(ds, metric="CP")
+
+
+# ---------------------------------------------------------------------------------- the closed-form path
+STIFF = "solver: {{method: radau5, rtol: 1e-8, atol: 1e-10{pk}}}"
+
+
+def _stiff(folder, pk: str, name: str):
+    text = scenario(folder, SWEEP, name).read_text().replace("solver: {rtol: 1e-8, atol: 1e-10}",
+                                                             STIFF.format(pk=pk))
+    path = folder / name
+    path.write_text(text)
+    return load_scenario(path)
+
+
+def test_a_stiff_run_takes_the_pk_in_closed_form_and_gives_the_ode_paths_numbers(folder):
+    """DEPOT and CENT are a linear source; with radau5 (solver.pk auto) the solver carries R alone.
+
+    Both paths integrate at rtol 1e-8, the closed form with the PK exact: they agree to 1e-6 of
+    each variable's scale (a hundred times the tolerance, for error accumulation over 4 days)."""
+    closed, ode = (run(_stiff(folder, pk, f"{k}.yaml")) for k, pk in (("c", ""), ("o", ", pk: ode")))
+    assert closed.attrs["closed_form"].startswith("DEPOT, CENT (")
+    assert ode.attrs["closed_form"] == "none"
+    for v in ("CENT", "R", "CP", "R_rel", "AUC_CP", "CMIN_R_rel"):
+        a, b = closed[v].values, ode[v].values
+        assert np.nanmax(np.abs(a - b)) <= 1e-6 * np.nanmax(np.abs(b)), v
+    assert int(closed.solver_steps.sum()) < int(ode.solver_steps.sum())
+
+
+def test_closed_form_is_refused_for_a_model_without_a_linear_source(folder):
+    shutil.copy(ROOT / "examples" / "tmdd.model", folder / "tmdd.model")
+    text = (ROOT / "examples" / "tmdd.yaml").read_text()
+    text = text.replace("solver: {method: radau5,", "solver: {pk: closed_form, method: radau5,")
+    (folder / "t.yaml").write_text(text)
+    r = CliRunner().invoke(main, ["validate", str(folder / "t.yaml")])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines()[-1].startswith("error: solver.pk: closed_form: model tmdd has no linear")

@@ -148,11 +148,13 @@ class SolverOptions:
         the tumour alone once the PK and network reach their periodic steady state
         (:mod:`pkpd.periodic`); ignored elsewhere.
     pk : str
-        How a run of the coupled system gets the drugs' concentrations: ``"ode"`` (the PK
-        states integrated with the rest), ``"closed_form"`` (:mod:`pkpd.closed_form`:
-        exact, the solver carries the network and tumour only) or ``"auto"``
-        (closed form for the stiff methods, which it makes about twice as fast, ODE for
-        dopri5, which it makes slower); ignored elsewhere.
+        How a run gets the states of its linear sources (linear PK blocks that nothing feeds
+        back into, found from the equations: :mod:`pkpd.model.fastpaths`): ``"ode"`` (integrated
+        with the rest), ``"closed_form"`` (:mod:`pkpd.closed_form`: exact sums of exponentials,
+        the solver carries the other states; refused for a model without a linear source) or
+        ``"auto"`` (closed form for the stiff methods, which it makes about twice as fast, ODE
+        for dopri5, which it makes slower).  The trial system and every model written in the
+        language have it; a hand-written Python model does not.
     jacobian : str
         Where radau5 and rodas3 get the Jacobian ``df/dy``: ``"analytic"`` the model's
         own (an error for a model without one), ``"numeric"`` forward differences of the
