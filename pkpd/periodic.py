@@ -9,7 +9,11 @@ Why
     months.  Integrating all 23 states over 18 months recomputes the same day some 500
     times, at the cost of the network's fast, mildly stiff dynamics.  So, once the PK
     and network have converged, a run goes on with the 5 tumour states alone, driven by
-    P(t) read from one recorded period (:func:`pkpd.models.tumor.tumor_periodic_rhs`).
+    P(t) read from one recorded period (the generated ``tail_rhs``; :mod:`pkpd.solvers.hermite`).
+    Nothing here is specific to the trial system: the split of any composed model into a
+    fast part and the sink blocks it drives is found from its block graph
+    (:func:`pkpd.model.fastpaths.periodic_split`, :class:`CascadeSplit`), and the tumour
+    below stands for those sink blocks.
     On the 18-month virtual trial this is the difference between minutes and seconds.
 
 What it approximates, and how well
@@ -70,16 +74,15 @@ import numpy as np
 
 from pkpd.dosing import EVID_DOSE, Dose
 from pkpd.events import EventTable, restarts_and_outputs
-from pkpd.models.tumor import PERIODIC_T, tumor_periodic_rhs
-from pkpd.simulate import _event_table, _records_from_doses, integrate_rows
+from pkpd.simulate import _records_from_doses, integrate_rows
 from pkpd.solvers import MIN_RTOL
 from pkpd.solvers._common import OPT_MAX_STEP, OPT_RTOL
 from pkpd.solvers.dopri5 import dopri5_segment
-from pkpd.solvers.integrate import BOLUS
+from pkpd.solvers.hermite import state_slopes
+from pkpd.solvers.integrate import BOLUS, RATE_OFF, RATE_ON
 from pkpd.solvers.status import SUCCESS
-from pkpd.system import N_STATES, P_TUM, S_P, S_TUM, SYSTEM, dose_modifiers, signal_slopes
 
-__all__ = ["PeriodicTail", "periodic_tail", "regimen_period", "applies", "first_attempt_periods", "tumour_max_step",
+__all__ = ["CascadeSplit", "cascade_split", "PeriodicTail", "periodic_tail", "regimen_period", "applies", "first_attempt_periods", "tumour_max_step",
            "integrate_periodic", "TABLE_SPACING_H", "FIRST_ATTEMPT_H", "MIN_SAVED_PERIODS"]
 
 #: largest spacing (h) of the table of P over one period
@@ -106,6 +109,50 @@ MAX_ATTEMPTS = 3
 TIME_TOL_H = 1e-6
 #: longest period (h) looked for: 12 weeks
 MAX_PERIOD_H = 12 * 7 * 24.0
+
+
+@dataclass(frozen=True)
+class CascadeSplit:
+    """A compiled model's cascade: the fast states, the slow states and the fast ones they read (0-based).
+
+    Found from the block graph when the kernels are generated (:func:`pkpd.model.fastpaths.periodic_split`);
+    :attr:`rhs` is the generated kernel of the slow states alone, driven by a table of one period.
+    """
+
+    model: object
+    fast: tuple[int, ...]
+    slow: tuple[int, ...]
+    needed: tuple[int, ...]
+    blocks: tuple[str, ...]
+
+    @property
+    def rhs(self):
+        """``tail_rhs(t, y, p, dydt)`` of the slow states (compiled at first use)."""
+        from pkpd.models.spec import _compile_for
+        from pkpd.signatures import RHS_SIGNATURE
+
+        _compile_for(self.model.module.tail_rhs, RHS_SIGNATURE)
+        return self.model.module.tail_rhs
+
+    def describe(self) -> str:
+        names = self.model.state_names
+        return (f"periodic tail: {', '.join(self.blocks)} ({len(self.slow)} states) alone once the other "
+                f"{len(self.fast)} repeat, driven by " + ", ".join(names[i] for i in self.needed))
+
+    def doses_into_slow(self, ev: EventTable) -> bool:
+        """Whether ``ev`` doses a slow state (the slow part alone could not take the dose)."""
+        dosing = (ev.kind == BOLUS) | (ev.kind == RATE_ON) | (ev.kind == RATE_OFF)
+        return bool(np.isin(ev.cmt[dosing], self.slow).any())
+
+
+def cascade_split(compiled) -> CascadeSplit | None:
+    """The cascade split of ``compiled`` (a :class:`~pkpd.model.compiled.CompiledModel`), or None without one."""
+    module = compiled.module
+    slow = tuple(getattr(module, "PERIODIC_SLOW", ()))
+    if not slow:
+        return None
+    fast = tuple(i for i in range(compiled.n_states) if i not in slow)
+    return CascadeSplit(compiled, fast, slow, tuple(module.PERIODIC_NEEDED), tuple(module.PERIODIC_BLOCKS))
 
 
 @dataclass(frozen=True)
@@ -200,18 +247,19 @@ def applies(tail: PeriodicTail | None, end_h: float) -> bool:
     return tail is not None and _worth_trying(tail, _attempt_end(tail, first_attempt_periods(tail)), end_h)
 
 
-def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: float):
-    """Per patient, whether the PK and network states at three period starts (n, 3, 23) have converged.
+def _convergence(Yc: np.ndarray, atol: np.ndarray, rtol: float, periods_left: float, fast):
+    """Per patient, whether the fast states (indices ``fast``) at three period starts (n, 3, n_states) have converged.
 
-    ``d1``, ``d2``: the largest change of a PK or network state over each of the two
+    ``d1``, ``d2``: the largest change of a fast state (PK, network) over each of the two
     periods, in tolerance units; ``rho = d2 / d1``.  The distance still to go is at most
     ``d2 rho / (1 - rho)`` for a geometric approach, and at most ``d2`` per period for the
     ``periods_left`` periods of the run (which bounds a drift at round-off level, where
     ``rho`` is noise); converged when ``d2 <= 1`` and that distance is at most
     :data:`CONVERGED_TAIL`.  Returns ``(converged, d2)``.
     """
-    a, b, c = Yc[:, 0, :S_TUM], Yc[:, 1, :S_TUM], Yc[:, 2, :S_TUM]
-    scale = lambda u, v: atol[:S_TUM] + rtol * np.maximum(np.abs(u), np.abs(v))  # noqa: E731
+    fast = list(fast)
+    a, b, c = Yc[:, 0, fast], Yc[:, 1, fast], Yc[:, 2, fast]
+    scale = lambda u, v: atol[fast] + rtol * np.maximum(np.abs(u), np.abs(v))  # noqa: E731
     d1 = np.max(np.abs(b - a) / scale(a, b), axis=1)
     d2 = np.max(np.abs(c - b) / scale(b, c), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -259,48 +307,49 @@ def _attempt(tail: PeriodicTail, n_periods: int, times: np.ndarray) -> _Attempt:
     return _Attempt(t1=t1, n_early=n_early, which=which, out_t=out_t, M=M)
 
 
-def _tumour_alone(a: _Attempt, tail: PeriodicTail, Y1: np.ndarray, P: np.ndarray, ev1: EventTable,
-                  times: np.ndarray, atol: np.ndarray, opts: np.ndarray):
-    """Integrate the tumour from ``a.t1`` to the end of ``times`` (h), driven by P over the last period of ``Y1``.
+def _slow_alone(split: CascadeSplit, a: _Attempt, tail: PeriodicTail, Y1: np.ndarray, P: np.ndarray,
+                ev1: EventTable, times: np.ndarray, atol: np.ndarray, opts: np.ndarray):
+    """Integrate the slow states from ``a.t1`` to the end of ``times`` (h), driven by the last period of ``Y1``.
 
-    Returns ``(Y, stats, status, t_reached)`` of :func:`pkpd.simulate.integrate_rows`: the tumour states
+    Returns ``(Y, stats, status, t_reached)`` of :func:`pkpd.simulate.integrate_rows`: the slow states
     at the late output times; ``t_reached`` counts from ``a.t1``.
     """
     T, M = tail.period_h, a.M
+    n, need, slow = Y1.shape[0], list(split.needed), list(split.slow)
     table = np.ascontiguousarray(Y1[:, a.r_table:a.r_table + M + 1])
-    slopes = np.empty((Y1.shape[0], M + 1))
-    signal_slopes(table, np.ascontiguousarray(P), slopes)
-    column = np.ones((Y1.shape[0], 1))
-    P2 = np.concatenate([P[:, P_TUM:P_TUM + PERIODIC_T], T * column, M * column, table[:, :, S_P], slopes], axis=1)
+    slopes = np.empty((n, M + 1, len(need)))
+    state_slopes(split.model.rhs, table, np.ascontiguousarray(P), np.asarray(need, np.int64), slopes)
+    column = np.ones((n, 1))
+    head = np.column_stack([np.full(n, P.shape[1] + 1.0), T * column, M * column, np.full(n, float(len(need)))])
+    values = table[:, :, need].transpose(0, 2, 1).reshape(n, -1)    # state by state
+    P2 = np.concatenate([P, head, values, slopes.transpose(0, 2, 1).reshape(n, -1)], axis=1)
     # restart wherever a dose falls in the period, as the full integration restarts at every dose
     doses = ev1.time[(ev1.kind == BOLUS) & (ev1.time >= a.t1 - T) & (ev1.time < a.t1)]
     span = times[-1] - a.t1
     restarts = (np.unique(doses - (a.t1 - T))[None, :] + T * np.arange(math.ceil(span / T) + 1)[:, None]).ravel()
-    ev2 = restarts_and_outputs(restarts[(restarts > 0) & (restarts < span)], times[a.n_early:] - a.t1,
-                               N_STATES - S_TUM)
+    ev2 = restarts_and_outputs(restarts[(restarts > 0) & (restarts < span)], times[a.n_early:] - a.t1, len(slow))
     opts2 = opts.copy()
     opts2[OPT_RTOL] = max(TUMOUR_RTOL_FACTOR * opts[OPT_RTOL], MIN_RTOL)
     opts2[OPT_MAX_STEP] = min(opts[OPT_MAX_STEP], tumour_max_step(T))
-    return integrate_rows(tumor_periodic_rhs, dopri5_segment, Y1[:, a.r_table + M, S_TUM:], P2, ev2,
-                       times.size - a.n_early,
-                       np.ascontiguousarray(atol[S_TUM:]), opts2)
+    return integrate_rows(split.rhs, dopri5_segment, np.ascontiguousarray(Y1[:, a.r_table + M][:, slow]), P2, ev2,
+                          times.size - a.n_early, np.ascontiguousarray(atol[slow]), opts2)
 
 
-def integrate_periodic(tail: PeriodicTail, run_system: Callable, Y0: np.ndarray, P: np.ndarray,
-                       doses: Sequence[Dose], p_events: np.ndarray, times: np.ndarray, ev_full: EventTable,
+def integrate_periodic(tail: PeriodicTail, split: CascadeSplit, run_system: Callable, make_events: Callable,
+                       Y0: np.ndarray, P: np.ndarray, doses: Sequence[Dose], times: np.ndarray, ev_full: EventTable,
                        Y: np.ndarray, S: np.ndarray, status: np.ndarray, t_fail: np.ndarray, atol: np.ndarray,
                        opts: np.ndarray) -> np.ndarray:
-    """Integrate patients (rows of ``Y0``, ``P``) of the coupled system through ``doses``, output at ``times`` (h).
+    """Integrate patients (rows of ``Y0``, ``P``) of a cascade ``split`` through ``doses``, output at ``times`` (h).
 
-    Fills ``Y`` (n, n_times, 23) as :func:`pkpd.solvers.integrate.integrate_population`
+    Fills ``Y`` (n, n_times, n_states) as :func:`pkpd.solvers.integrate.integrate_population`
     would, adds the step counts to ``S`` (n, N_STATS) and sets ``status`` and ``t_fail``
     (h).  ``run_system(Y0, P, ev, out_t)`` integrates the whole system for some patients
     and returns ``(Y, stats, status, t_reached)`` (:func:`pkpd.simulate.integrate_rows`
     with the run's method, or :meth:`pkpd.closed_form.ClosedForm.integrate`); ``atol``
-    and ``opts`` are the run's, for the tumour alone.  ``p_events`` is the parameter row
-    whose lag times and bioavailabilities apply to the doses (as in the runner's event
-    table); ``ev_full`` is the event table of the full integration, for patients that do
-    not converge in time.  Returns, per patient, the time (h) from which the tumour was
+    and ``opts`` are the run's, for the slow part alone.  ``make_events(records)`` is the
+    event table of dose records (with the lag times and bioavailabilities the run's
+    event table has); ``ev_full`` is the event table of the full integration, for patients that do
+    not converge in time.  Returns, per patient, the time (h) from which the slow part was
     integrated alone (NaN: the whole run in full).
     """
     T = tail.period_h
@@ -315,13 +364,13 @@ def integrate_periodic(tail: PeriodicTail, run_system: Callable, Y0: np.ndarray,
         if not todo.size or not _worth_trying(tail, a.t1, end):
             break
         rec = _records_from_doses([d for d in doses if d.time <= a.t1 + TIME_TOL_H], a.out_t)
-        ev1 = _event_table(SYSTEM, rec, p_events, dose_modifiers, lambda q: f"dose {q}")
+        ev1 = make_events(rec)
         Y1, S1, st1, tf1 = run_system(Y0[todo], P[todo], ev1, a.out_t)
         S[todo] += S1
         failed = st1 != SUCCESS
         status[todo[failed]], t_fail[todo[failed]] = st1[failed], tf1[failed]
         converged, change = _convergence(Y1[:, [a.r_conv, a.r_table, a.r_table + a.M]], atol, rtol,
-                                         (end - a.t1) / T)
+                                         (end - a.t1) / T, split.fast)
         # No progress from an attempt twice as long: the change from period to period is the method's
         # own error at this tolerance (e.g. Dormand-Prince at its stability limit).  Within the
         # tolerance, the recorded period is as good as any other of the full integration; beyond it,
@@ -331,16 +380,17 @@ def integrate_periodic(tail: PeriodicTail, run_system: Callable, Y0: np.ndarray,
         last_change[todo] = change
         if ok.any():
             idx, Y1 = todo[ok], Y1[ok]
-            Y2, S2, st2, _ = _tumour_alone(a, tail, Y1, P[idx], ev1, times, atol, opts)
+            Y2, S2, st2, _ = _slow_alone(split, a, tail, Y1, P[idx], ev1, times, atol, opts)
             S[idx] += S2
             done = st2 == SUCCESS  # the others: the full integration, below
             full.append(idx[~done])
             n_early = a.n_early  # the output times up to t1 come first
+            fast, slow = list(split.fast), list(split.slow)
             for k in np.flatnonzero(done):
                 i = idx[k]
                 Y[i, :n_early] = Y1[k, :n_early]
-                Y[i, n_early:, :S_TUM] = Y1[k, a.r_phase + a.which, :S_TUM]
-                Y[i, n_early:, S_TUM:] = Y2[k]
+                Y[i][n_early:, fast] = Y1[k, a.r_phase + a.which][:, fast]
+                Y[i][n_early:, slow] = Y2[k]
             converged_h[idx[done]] = a.t1
             status[idx[done]], t_fail[idx[done]] = SUCCESS, end
         full.append(todo[~failed & ~ok & stalled])

@@ -40,8 +40,8 @@ from pkpd.analysis.inhibition import time_average
 from pkpd.closed_form import closed_form
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.models.drugs import get_drug
-from pkpd.periodic import (MAX_PERIOD_H, TABLE_SPACING_H, applies as periodic_applies, first_attempt_periods,
-                           integrate_periodic, periodic_tail, regimen_period)
+from pkpd.periodic import (MAX_PERIOD_H, TABLE_SPACING_H, applies as periodic_applies, cascade_split,
+                           first_attempt_periods, integrate_periodic, periodic_tail, regimen_period)
 from pkpd.population import sample_parameters
 from pkpd.scenario import Arm, Scenario
 from pkpd.simulate import _event_table, _jacobian, _records_from_doses, integrate_rows
@@ -55,6 +55,8 @@ from pkpd.system import (DEPOT_CMT, N_STATES, OBSERVABLES, PATHS, READOUTS, SYST
 
 #: the trial system's closed-form path: both drugs' PK, found from its equations (pkpd.closed_form)
 TRIAL_CLOSED = closed_form(TRIAL_KERNELS)
+#: its cascade: the tumour alone once the PK and network repeat, found from its block graph (pkpd.periodic)
+TRIAL_SPLIT = cascade_split(TRIAL_KERNELS)
 
 __all__ = ["Plan", "plan", "run", "run_group", "assemble", "DRUG_NAMES", "BIOPSY_MARKERS", "ON_FAILURE"]
 
@@ -323,6 +325,9 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     doses = _doses(regimens, scenario.duration_h)
     rec = _records_from_doses(doses, t)
     ev = _event_table(SYSTEM, rec, P[0], dose_modifiers, lambda q: f"arm {arm.name}, dose {q}")
+
+    def make_events(records):
+        return _event_table(SYSTEM, records, P[0], dose_modifiers, lambda q: f"dose {q}")
     tail = _periodic(scenario, regimens, doses, float(t[-1]))
     n_pat, n_drug = P.shape[0], len(DRUG_NAMES)
     keep = np.searchsorted(t, p.stored)
@@ -360,8 +365,8 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
             return integrate_rows(SYSTEM.rhs, seg, Y0s, Ps, ev_, out_t.size, atol, opts_arr, jac)
 
         if tail is not None:
-            converged_h[sl] = integrate_periodic(tail, run_system, Y0[sl], P[sl], doses, P[0], t, ev, Y, S[sl],
-                                                 status[sl], t_fail[sl], atol, opts_arr)
+            converged_h[sl] = integrate_periodic(tail, TRIAL_SPLIT, run_system, make_events, Y0[sl], P[sl], doses, t,
+                                                 ev, Y, S[sl], status[sl], t_fail[sl], atol, opts_arr)
         elif closed:
             Y[...], stats, status[sl], t_fail[sl] = run_system(Y0[sl], P[sl], ev, t)
             S[sl] += stats

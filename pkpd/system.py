@@ -35,8 +35,9 @@ trial (``scenarios/virtual_trial.yaml``, rtol 1e-4) runs with Radau IIA.
 
 Long runs: the system is a one-way cascade (PK -> network -> P -> tumour; nothing feeds
 back), so under periodic dosing the runner integrates all 23 states only until the PK and
-network repeat from one period to the next, then the tumour alone (:mod:`pkpd.periodic`,
-with :func:`signal_slopes` for its table of P).  The 80-patient virtual trial takes 4.5 s
+network repeat from one period to the next, then the tumour alone (:mod:`pkpd.periodic`:
+the split into the fast PK and network and the slow tumour is found from the composed
+model's block graph, and the tumour alone is a generated kernel).  The 80-patient virtual trial takes 4.5 s
 with Radau IIA that way (10 s with Dopri5, which at rtol 1e-4 is noisy at its stability
 limit and sends more patients to the full integration), against 20 s integrating
 everything to the end.  With the stiff methods the runner also takes both drugs' PK in
@@ -143,20 +144,6 @@ def coupled_rhs(t, y, p, dydt):
     tumor_rhs(t, y[S_TUM:N_STATES], p[P_TUM:P_DOSE], y[S_P], dydt[S_TUM:N_STATES])
 
 
-@njit(cache=True)
-def signal_slopes(Y, P, dP):
-    """dP/dt (1/h) of the proliferation signal into ``dP`` (n, m), at states ``Y`` (n, m, 23), parameters ``P`` (n, .).
-
-    The system is autonomous (time enters only through the dose events), so no time is needed.
-    """
-    f = np.empty(N_STATES)
-    for i in range(Y.shape[0]):
-        p = np.ascontiguousarray(P[i])
-        for j in range(Y.shape[1]):
-            coupled_rhs(0.0, np.ascontiguousarray(Y[i, j]), p, f)
-            dP[i, j] = f[S_P]
-
-
 def initial_states(P: np.ndarray) -> np.ndarray:
     """Untreated starting states (n, 23) for parameter rows ``P`` (n, n_parameters).
 
@@ -230,7 +217,7 @@ def _output_fn(y, p):
 
 #: the coupled system written as equations and composed from blocks (pkpd.model.library.trial): its generated
 #: right-hand side is the kernel the solvers run; :func:`coupled_rhs` above, laid out by hand, is its
-#: independent check (tests/test_model_trial.py: equal to ~1e-15) and drives :func:`signal_slopes`
+#: independent check (tests/test_model_trial.py: equal to ~1e-15)
 TRIAL_KERNELS = compile_model(TRIAL)
 assert tuple(n.replace(".", "_", 1) for n in TRIAL_KERNELS.parameter_names) == tuple(q.name for q in _PARAMETERS), \
     "the composed trial model's parameters must follow the layout of this module"

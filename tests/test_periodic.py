@@ -18,13 +18,16 @@ import numpy as np
 import pytest
 
 import pkpd.periodic as periodic
+from pkpd.periodic import cascade_split
 from pkpd.dosing import Dose
 from pkpd.errors import InputError, ScenarioError
-from pkpd.models.tumor import PERIODIC_M, PERIODIC_T, PERIODIC_TABLE, periodic_signal, tumor_periodic_rhs, tumor_rhs
+from pkpd.models.tumor import tumor_rhs
 from pkpd.regimens import Regimen
 from pkpd.runner import run
 from pkpd.scenario import load_scenario
 from pkpd.solvers import SolverOptions
+from pkpd.solvers.hermite import periodic_value
+from pkpd.system import P_TUM, TRIAL_KERNELS
 
 DAY = 24.0
 
@@ -88,27 +91,23 @@ def test_applies_only_when_the_first_attempt_is_at_most_half_the_run_and_periods
 
 
 # ------------------------------------------------------------------------------ the table of P
-def _table_params(T, M, values, slopes, tumour=(0.01, 0.5, 20.0, 0.05, 1.0, 0.02, 0.2, 2.0)):
-    p = np.zeros(PERIODIC_TABLE + 2 * (M + 1))
-    p[:PERIODIC_T] = tumour
-    p[PERIODIC_T], p[PERIODIC_M] = T, M
-    p[PERIODIC_TABLE:PERIODIC_TABLE + M + 1] = values
-    p[PERIODIC_TABLE + M + 1:] = slopes
-    return p
+def _table(T, M, values, slopes, base=0):
+    """A parameter row with one tabulated state at ``base`` (layout of pkpd.solvers.hermite)."""
+    return np.concatenate([np.zeros(base), [T, M, 1.0], values, slopes])
 
 
-def test_periodic_signal_is_exact_for_cubics_and_repeats_with_the_period():
+def test_periodic_value_is_exact_for_cubics_and_repeats_with_the_period():
     T, M = 24.0, 8
     knots = np.linspace(0.0, T, M + 1)
     cubic = lambda t: 0.5 + 0.01 * t - 2e-3 * t ** 2 + 7e-5 * t ** 3  # noqa: E731
     slope = lambda t: 0.01 - 4e-3 * t + 2.1e-4 * t ** 2  # noqa: E731
-    p = _table_params(T, M, cubic(knots), slope(knots))
+    p = _table(T, M, cubic(knots), slope(knots), base=5)
     for t in (0.0, 0.3, 3.0, 7.77, 12.0, 23.99):
-        assert periodic_signal(t, p) == pytest.approx(cubic(t), rel=1e-13, abs=1e-14)
-        assert periodic_signal(t + 5 * T, p) == pytest.approx(cubic(t), rel=1e-11, abs=1e-12)
+        assert periodic_value(t, p, 5, 0) == pytest.approx(cubic(t), rel=1e-13, abs=1e-14)
+        assert periodic_value(t + 5 * T, p, 5, 0) == pytest.approx(cubic(t), rel=1e-11, abs=1e-12)
 
 
-def test_periodic_signal_converges_at_fourth_order_on_a_smooth_periodic_signal():
+def test_periodic_value_converges_at_fourth_order_on_a_smooth_periodic_signal():
     T = 24.0
     f = lambda t: 0.6 + 0.3 * np.sin(2 * np.pi * t / T)  # noqa: E731
     df = lambda t: 0.3 * 2 * np.pi / T * np.cos(2 * np.pi * t / T)  # noqa: E731
@@ -116,20 +115,32 @@ def test_periodic_signal_converges_at_fourth_order_on_a_smooth_periodic_signal()
     errors = []
     for M in (24, 48):
         knots = np.linspace(0.0, T, M + 1)
-        p = _table_params(T, M, f(knots), df(knots))
-        errors.append(max(abs(periodic_signal(x, p) - f(x)) for x in t))
+        p = _table(T, M, f(knots), df(knots))
+        errors.append(max(abs(periodic_value(x, p, 0, 0) - f(x)) for x in t))
     assert errors[1] < errors[0] / 12  # h**4: 16x (12x allows for where the maxima fall)
     assert errors[1] < 1e-6
 
 
-def test_tumor_periodic_rhs_is_the_simeoni_kernel_at_the_interpolated_signal():
+def test_the_trial_systems_cascade_is_found_from_its_block_graph():
+    split = cascade_split(TRIAL_KERNELS)
+    names = TRIAL_KERNELS.state_names
+    assert split.blocks == ("tumor",)
+    assert [names[i] for i in split.slow] == ["tumor.X1", "tumor.X2", "tumor.X3", "tumor.X4", "tumor.XR"]
+    assert [names[i] for i in split.needed] == ["signaling.P"]
+    assert len(split.fast) == 18
+
+
+def test_the_tail_kernel_is_the_simeoni_block_at_the_interpolated_signal():
+    split = cascade_split(TRIAL_KERNELS)
     T, M = 24.0, 4
     knots = np.linspace(0.0, T, M + 1)
-    p = _table_params(T, M, 0.5 + 0.01 * knots, np.full(M + 1, 0.01))
+    p = TRIAL_KERNELS.pack()
+    n_par = p.size
+    row = np.concatenate([p, [n_par + 1.0], _table(T, M, 0.5 + 0.01 * knots, np.full(M + 1, 0.01))])
     y = np.array([3000.0, 200.0, 100.0, 50.0, 40.0])
     got, want = np.zeros(5), np.zeros(5)
-    tumor_periodic_rhs(30.0, y, p, got)
-    tumor_rhs(30.0, y, p, 0.5 + 0.01 * 6.0, want)
+    split.rhs(30.0, y, row, got)
+    tumor_rhs(30.0, y, p[P_TUM:], 0.5 + 0.01 * 6.0, want)   # the hand-written Simeoni block kernel
     np.testing.assert_allclose(got, want, rtol=1e-14)
 
 
@@ -266,7 +277,7 @@ def _change(d1, d2, n=18):
     (2.0, 1.5, 100, False),      # above the tolerance
 ])
 def test_convergence_test(d1, d2, left, converged):
-    ok, change = periodic._convergence(_change(d1, d2), np.full(23, 1e-8), 1e-6, left)
+    ok, change = periodic._convergence(_change(d1, d2), np.full(23, 1e-8), 1e-6, left, range(18))
     assert bool(ok[0]) is converged
     assert change[0] == pytest.approx(d2, rel=0.2, abs=1e-12)
 

@@ -50,7 +50,7 @@ __all__ = ["generate_source", "kernel_module", "kernel_file", "code_name", "GENE
 GENERATOR_VERSION = 4
 
 _RESERVED_CODE = {"t", "y", "p", "dydt", "J", "math", "np", "real_pow", "njit", "Y", "P", "out", "names",
-                  "modal_segment", "modal_state",
+                  "modal_segment", "modal_state", "periodic_value",
                   "shape", "max", "min", "abs", "float", "int", "range", "len", "_z"} | set(keyword.kwlist)
 
 
@@ -184,6 +184,7 @@ def generate_source(model: Model, digest: str) -> str:
         "from numba import njit, types",
         "",
         "from pkpd.models._math import real_pow",
+        "from pkpd.solvers.hermite import periodic_value",
         "from pkpd.solvers.modal import modal_segment, modal_state",
         "from pkpd.signatures import F1, F2, RHS_SIGNATURE",
         "",
@@ -206,6 +207,13 @@ def generate_source(model: Model, digest: str) -> str:
         lines += _jac_source(model, lay, red)
     else:
         lines += ["CLOSED_SOURCES = ()", "closed_rhs = closed_jac = None", ""]
+    split = _cascade_split(model, lay)
+    if split is not None:
+        tail = _Tail(lay, split)
+        lines += tail.constants()
+        lines += _rhs_source(model, lay, tail)
+    else:
+        lines += ["PERIODIC_SLOW = ()", "tail_rhs = None", ""]
     lines += _initial_source(model, lay)
     lines += _outputs_source(model, lay)
     lines += _derived_source(model, lay)
@@ -253,13 +261,40 @@ class _Reduced:
             for q, i in enumerate(src.needed):
                 self.index[lay.states[i]] = f"modal_state(t, p, _b{b}, _k{b}, {q})"
 
+    kernel = "closed_rhs"
+    what = ", the linear sources read from their tables (pkpd.solvers.modal)"
+
     def constants(self) -> list[str]:
         return [f"CLOSED_SOURCES = {tuple(src.states for src in self.sources)!r}",
                 f"CLOSED_NEEDED = {tuple(src.needed for src in self.sources)!r}",
                 f"ODE_STATES = {tuple(self.ode)!r}"]
 
 
-def _rhs_source(model: Model, lay: _Layout, red: _Reduced | None = None) -> list[str]:
+class _Tail:
+    """The periodic-tail layout: the slow states of a cascade, the fast ones they read from a table.
+
+    ``tail_rhs`` takes ``y`` with the slow states (in model order) and ``p`` with the
+    kernel parameters, then at ``p[n_parameters]`` the offset of the table of one period
+    (:mod:`pkpd.solvers.hermite`), then the table.
+    """
+
+    kernel = "tail_rhs"
+    what = ", the fast states it reads interpolated over one period (pkpd.solvers.hermite)"
+
+    def __init__(self, lay: _Layout, split):
+        self.split = split
+        self.ode = list(split.slow)
+        self.index = {lay.states[i]: f"y[{k}]" for k, i in enumerate(self.ode)}
+        self.prologue = [f"    _pb = int(p[{len(lay.params)}])"] if split.needed else []
+        for q, i in enumerate(split.needed):
+            self.index[lay.states[i]] = f"periodic_value(t, p, _pb, {q})"
+
+    def constants(self) -> list[str]:
+        return [f"PERIODIC_SLOW = {tuple(self.split.slow)!r}", f"PERIODIC_NEEDED = {tuple(self.split.needed)!r}",
+                f"PERIODIC_BLOCKS = {tuple(self.split.blocks)!r}"]
+
+
+def _rhs_source(model: Model, lay: _Layout, red: _Reduced | _Tail | None = None) -> list[str]:
     """The lines of ``rhs``: each state and parameter read where it is first used, each ODE written early.
 
     Statements are the needed derived quantities in dependency order; each ODE follows
@@ -270,8 +305,10 @@ def _rhs_source(model: Model, lay: _Layout, red: _Reduced | None = None) -> list
     values to the stack, and the kernel ran about 5 % slower inside the solvers than
     the hand-written one it replaced.
 
-    With ``red``, the reduced kernel ``closed_rhs`` of the closed-form path: the ODEs of
-    the states the solver carries, the tabulated states read from the tables.
+    With ``red``, a reduced kernel: ``closed_rhs`` of the closed-form path (the ODEs of
+    the states the solver carries, the linear sources read from their tables) or
+    ``tail_rhs`` of the periodic-tail path (the slow states' ODEs, the fast states they
+    read interpolated over one period).
     """
     rows = list(enumerate(lay.states)) if red is None else [(k, lay.states[i]) for k, i in enumerate(red.ode)]
     used = _uses(model, "ode", [s for _, s in rows])
@@ -305,8 +342,8 @@ def _rhs_source(model: Model, lay: _Layout, red: _Reduced | None = None) -> list
         ready.add(d)
         emit_ready_odes()
     assert not odes, "every ODE is emitted once its derived quantities are"
-    name = "rhs" if red is None else "closed_rhs"
-    what = "" if red is None else ", the linear sources read from their tables (pkpd.solvers.modal)"
+    name = "rhs" if red is None else red.kernel
+    what = "" if red is None else red.what
     return ["", "@njit(cache=True)  # compiled for RHS_SIGNATURE when the model is loaded", f"def {name}(t, y, p, dydt):",
             f'    """d(y)/dt of {model.name} (per h): y ({len(rows)},){what}."""',
             *body, ""]
@@ -374,10 +411,9 @@ def _jac_source(model: Model, lay: _Layout, red: _Reduced | None = None) -> list
             *body, ""]
 
 
-def _closed_sources(model: Model, lay: _Layout):
-    """The model's linear sources (:mod:`pkpd.model.fastpaths`), for the closed-form kernels."""
+def _analysis_args(model: Model, lay: _Layout):
+    """The sympy symbols of every name, and the rule of what a kernel of some states reads."""
     import sympy as sp
-    from pkpd.model.fastpaths import linear_sources
 
     symbols = {name: sp.Symbol(code, real=True) for name, code in lay.symbols.items()}
 
@@ -385,7 +421,21 @@ def _closed_sources(model: Model, lay: _Layout):
         used = _uses(model, "ode", states)
         return used | _uses(model, "derived", lay.closure(used)) | set(lay.closure(used))
 
-    return linear_sources(model, symbols, reads)
+    return symbols, reads
+
+
+def _closed_sources(model: Model, lay: _Layout):
+    """The model's linear sources (:mod:`pkpd.model.fastpaths`), for the closed-form kernels."""
+    from pkpd.model.fastpaths import linear_sources
+
+    return linear_sources(model, *_analysis_args(model, lay))
+
+
+def _cascade_split(model: Model, lay: _Layout):
+    """The model's cascade split (:mod:`pkpd.model.fastpaths`), for the periodic-tail kernel."""
+    from pkpd.model.fastpaths import periodic_split
+
+    return periodic_split(model, *_analysis_args(model, lay))
 
 
 def _JacobianPrinter():

@@ -20,13 +20,24 @@ Linear sources (the closed-form path, :mod:`pkpd.closed_form`)
     state whose ODE has one stays with the solver.  States that depend on a state
     outside the set are removed until none does.  Nothing is assumed from block names:
     a flat model written as one block gets the same analysis.
+
+The cascade split (the periodic-tail path, :mod:`pkpd.periodic`)
+    Under dosing that repeats with a period, a model whose states split into a *fast*
+    part that nothing of a *slow* part feeds back into reaches, in its fast part, a
+    periodic orbit; the slow part (a tumour, over months) can then be integrated alone,
+    driven by the fast states it reads, tabulated over one period.  :func:`periodic_split`
+    finds the split from the block graph: the slow part is every block that is driven by
+    another (it has a connected input) and drives none (a sink of the graph).  A model that is not a
+    composition has no split.  The split is refused when a fast state reads a slow one,
+    or when either part's ODEs use ``t`` (a fast part with explicit time is not
+    periodic; the slow part is integrated on a clock that restarts each period).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LinearSource", "linear_sources"]
+__all__ = ["LinearSource", "linear_sources", "CascadeSplit", "periodic_split"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +122,39 @@ def linear_sources(model, symbols: dict, reads) -> tuple[LinearSource, ...]:
         states = tuple(sorted(part))
         parts.append(LinearSource(states, tuple(k for k in states if names[k] in read)))
     return tuple(parts)
+
+
+@dataclass(frozen=True)
+class CascadeSplit:
+    """A cascade: the slow states, and the fast states they read (0-based indices)."""
+
+    slow: tuple[int, ...]
+    needed: tuple[int, ...]
+    blocks: tuple[str, ...]   # the slow blocks
+
+
+def periodic_split(model, symbols: dict, reads) -> CascadeSplit | None:
+    """The cascade split of ``model`` (module docstring), or None; ``symbols``, ``reads`` as for :func:`linear_sources`."""
+    if not model.blocks or not model.connections:
+        return None
+    driven = {target.split(".", 1)[0] for target in model.connections}
+    drives = {source_block for _, source_block in model.connections.values()}
+    sinks = tuple(b for b in model.blocks if b in driven and b not in drives)
+    if not sinks:
+        return None
+    names = model.state_names
+    slow_names = {s for b in sinks for s in model.blocks[b]["states"]}
+    if not slow_names or len(slow_names) == len(names):
+        return None
+    ys = {s: symbols[s] for s in names}
+    t = symbols["t"]
+    for s, f in zip(names, _substituted_odes(model, symbols)):
+        free = f.free_symbols
+        if t in free:
+            return None
+        if s not in slow_names and any(ys[q] in free for q in slow_names):
+            return None
+    slow = tuple(i for i, s in enumerate(names) if s in slow_names)
+    read = set(reads([names[i] for i in slow]))
+    needed = tuple(i for i, s in enumerate(names) if s not in slow_names and s in read)
+    return CascadeSplit(slow, needed, sinks)

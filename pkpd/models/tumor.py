@@ -57,9 +57,9 @@ diameter ``d = (6 W / pi)**(1/3)`` mm (:func:`sphere_diameter`).
 Kernels (Numba): :func:`tumor_rhs` and :func:`gompertz_rhs` are block kernels
 ``(t, y, p, P_signal, dydt)`` for composition with the signalling block;
 :data:`TUMOR_SIMEONI` and :data:`TUMOR_GOMPERTZ` are standalone
-:class:`~pkpd.models.spec.ModelSpec` objects with ``P`` as their last parameter;
-:func:`tumor_periodic_rhs` is the Simeoni block driven by a periodic ``P(t)`` given as a
-table of one period (the tumour alone, :mod:`pkpd.periodic`).
+:class:`~pkpd.models.spec.ModelSpec` objects with ``P`` as their last parameter.  The
+tumour alone under a periodic ``P(t)`` (:mod:`pkpd.periodic`) is a kernel generated from the
+composed model (``tail_rhs``), no longer written here.
 
 References
 ----------
@@ -77,12 +77,10 @@ from numba import njit
 
 from pkpd.models._math import real_pow
 from pkpd.models.spec import ModelSpec, Output, Parameter, State
-from pkpd.signatures import RHS_SIGNATURE
 
 __all__ = [
     "TUMOR_SIMEONI", "TUMOR_GOMPERTZ", "SIMEONI_PARAMETERS", "GOMPERTZ_PARAMETERS", "STATES",
-    "tumor_rhs", "gompertz_rhs", "tumor_periodic_rhs", "periodic_signal", "kill_rate", "sphere_diameter",
-    "sphere_volume", "initial_state", "PERIODIC_T", "PERIODIC_M", "PERIODIC_TABLE",
+    "tumor_rhs", "gompertz_rhs", "kill_rate", "sphere_diameter", "sphere_volume", "initial_state",
     "LAMBDA0_PER_DAY", "TVDT_DAYS", "V_REF_MM3", "F_R_TYPICAL", "F_R_PARAMETER", "N_STATES",
 ]
 
@@ -266,43 +264,6 @@ def tumor_simeoni_rhs(t, y, p, dydt):
 def tumor_gompertz_rhs(t, y, p, dydt):
     """Standalone Gompertz kernel: ``P`` is the last parameter (index 7)."""
     gompertz_rhs(t, y, p, p[7], dydt)
-
-
-#: layout of the parameters of :func:`tumor_periodic_rhs` after the 8 Simeoni parameters
-PERIODIC_T, PERIODIC_M, PERIODIC_TABLE = 8, 9, 10
-
-
-@njit(cache=True, inline="always")
-def periodic_signal(t, p):
-    """The signal P at time ``t`` (h, >= 0) from a table of one period (layout of :func:`tumor_periodic_rhs`).
-
-    Cubic Hermite interpolation between tabulated values and slopes: exact for cubics,
-    error about ``h**4 / 384 * max|d4P/dt4|`` for the table spacing ``h = T / M``.
-    """
-    T = p[PERIODIC_T]
-    M = int(p[PERIODIC_M])
-    h = T / M
-    x = (t % T) / h
-    k = min(int(x), M - 1)
-    s = x - k
-    P0 = p[PERIODIC_TABLE + k]
-    P1 = p[PERIODIC_TABLE + k + 1]
-    D0 = h * p[PERIODIC_TABLE + M + 1 + k]
-    D1 = h * p[PERIODIC_TABLE + M + 2 + k]
-    r = 1.0 - s
-    return r * r * ((1.0 + 2.0 * s) * P0 + s * D0) + s * s * ((3.0 - 2.0 * s) * P1 - r * D1)
-
-
-@njit(RHS_SIGNATURE, cache=True)
-def tumor_periodic_rhs(t, y, p, dydt):
-    """Simeoni kernel driven by a periodic signal ``P(t)`` given as a table of one period.
-
-    ``p`` holds the 8 Simeoni parameters, then the period ``T`` (h), the number ``M`` of
-    intervals of the table, the ``M + 1`` values of P at ``t = k T / M`` and their
-    ``M + 1`` slopes dP/dt (1/h); ``t = 0`` is the start of a period.  Used by
-    :mod:`pkpd.periodic` once the PK and network have reached their periodic steady state.
-    """
-    tumor_rhs(t, y, p, periodic_signal(t, p), dydt)
 
 
 # ---------------------------------------------------------------------------------- specs
