@@ -43,6 +43,7 @@ from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.analysis.inhibition import bliss_excess, hsa_excess, time_average
 from pkpd.closed_form import closed_form
+from pkpd.periodic import applies as periodic_applies, cascade_split, integrate_periodic, periodic_tail, regimen_period
 from pkpd.errors import ScenarioError, SolverError
 from pkpd.events import concatenate
 from pkpd.model_scenario import missed_stream
@@ -51,7 +52,7 @@ from pkpd.regimens import TIME_TOL_H
 from pkpd.simulate import _event_table, _jacobian
 from pkpd.solvers import get_method
 from pkpd.solvers._common import N_STATS, OPT_JACOBIAN, ST_RHS, ST_STEPS
-from pkpd.solvers.integrate import integrate_population
+from pkpd.solvers.integrate import BOLUS, RATE_OFF, RATE_ON, integrate_population
 from pkpd.solvers.status import SolverStatus
 
 __all__ = ["patient_parameters", "run_group", "assemble", "summary_records", "output_rows", "METRICS",
@@ -192,6 +193,7 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
         if why is not None and opts.pk == "closed_form":
             raise ScenarioError("solver.pk", f"closed_form cannot take {why}; use auto or ode")
         return None if why is not None else cf
+
     P = patient_parameters(sc, point)
     n_pat = P.shape[0]
     cm = sc.compiled   # a model written in the language: its own initial states and dose modifiers
@@ -208,6 +210,7 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
     if not per_patient:
         shared = _event_table(model, dose_records(group_doses(sc, dosing, None), row_time, is_pre), P[0],
                               modifiers, where)
+    split, tail, doses = _periodic_tail(sc, dosing, shared, row_time)
 
     outputs = [o.name for o in model.outputs]
     names = list(model.state_names) + outputs
@@ -222,6 +225,7 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
     S = np.zeros((n_pat, N_STATS), np.int64)
     fallback = 0
     in_closed = np.zeros(n_pat, bool)   # patients whose last integration took the closed-form path
+    periodic_from = np.full(n_pat, np.nan)   # where the periodic path handed over to the slow blocks, h
     y0 = model.y0()
 
     for c0 in range(0, n_pat, chunk):
@@ -237,24 +241,44 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
         Y = np.zeros((n_c, row_time.size, model.n_states))
         Y0 = np.repeat(y0[None, :], n_c, axis=0) if cm is None else cm.initial_states(P[c])
 
+        def run_system(Y0s, Ps, ev_, n_out, name, s0, s1, taken):
+            """Integrate the whole model for rows ``Y0s``, ``Ps`` through ``ev_`` (rows ``s0:s1`` each)."""
+            n_r = Y0s.shape[0]
+            segment = get_method(name).segment
+            if closed is not None and replace(opts, method=name).closed_form_pk:
+                return closed.integrate(model.rhs, segment, Y0s, Ps, ev_, s0, s1, n_out, atol, opts_arr,
+                                        jac=closed.jac if analytic else None, full_jac=jac if analytic else None,
+                                        taken=taken)
+            Yr = np.zeros((n_r, n_out, model.n_states))
+            Sr = np.zeros((n_r, N_STATS), np.int64)
+            st, tf = np.zeros(n_r, np.int64), np.zeros(n_r)
+            integrate_population(model.rhs, segment, np.ascontiguousarray(Y0s), np.ascontiguousarray(Ps),
+                                 *ev_.kernel_args(), s0, s1, *ev_.ss_args(), Yr, atol, opts_arr, Sr, st, tf, jac)
+            return Yr, Sr, st, tf
+
         def integrate(rows, name):
             """Integrate chunk rows ``rows`` with method ``name``; results into Y, S, status, t_fail."""
             n_r = len(rows)
-            segment = get_method(name).segment
-            if closed is not None and replace(opts, method=name).closed_form_pk:
-                taken = np.zeros(n_r, bool)
-                Yr, Sr, st, tf = closed.integrate(model.rhs, segment, Y0[rows], P[c][rows], ev, start[rows],
-                                                  end[rows], row_time.size, atol, opts_arr,
-                                                  jac=closed.jac if analytic else None,
-                                                  full_jac=jac if analytic else None, taken=taken)
-                in_closed[c.start + rows] = taken
-            else:
+            taken = np.zeros(n_r, bool)
+            if tail is None:
+                Yr, Sr, st, tf = run_system(Y0[rows], P[c][rows], ev, row_time.size, name, start[rows], end[rows],
+                                            taken)
+            else:  # the slow blocks alone once the rest repeats (pkpd.periodic)
                 Yr = np.zeros((n_r, row_time.size, model.n_states))
                 Sr = np.zeros((n_r, N_STATS), np.int64)
                 st, tf = np.zeros(n_r, np.int64), np.zeros(n_r)
-                integrate_population(model.rhs, segment, np.ascontiguousarray(Y0[rows]),
-                                     np.ascontiguousarray(P[c][rows]), *ev.kernel_args(), start[rows], end[rows],
-                                     *ev.ss_args(), Yr, atol, opts_arr, Sr, st, tf, jac)
+
+                def whole(Y0s, Ps, ev_, out_t):
+                    n_s = Y0s.shape[0]
+                    return run_system(Y0s, Ps, ev_, out_t.size, name, np.zeros(n_s, np.int64),
+                                      np.full(n_s, len(ev_), np.int64), np.zeros(n_s, bool))
+
+                periodic_from[c.start + rows] = integrate_periodic(
+                    tail, split, whole, lambda rec: _event_table(model, rec, P[0], modifiers, where),
+                    np.ascontiguousarray(Y0[rows]), np.ascontiguousarray(P[c][rows]), doses, row_time, ev, Yr, Sr,
+                    st, tf, atol, opts_arr, pre=is_pre, make_records=dose_records)
+                taken[:] = closed is not None and replace(opts, method=name).closed_form_pk
+            in_closed[c.start + rows] = taken
             Y[rows] = Yr
             S[c.start + rows] = Sr
             status[c.start + rows] = st
@@ -292,7 +316,7 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
             if x.shape[0]:
                 out[f"MEAN_{v}"][c][ok] = time_average(row_time, x, window=compare)
     out.update(status=status, t_fail=t_fail, steps=int(S[:, ST_STEPS].sum()), rhs=int(S[:, ST_RHS].sum()),
-               fallback=fallback, closed_form=int(in_closed.sum()), window=np.array(window if window is not None else (np.nan, np.nan)),
+               fallback=fallback, closed_form=int(in_closed.sum()), periodic_from=periodic_from, window=np.array(window if window is not None else (np.nan, np.nan)),
                parameters=P)
     return out
 
@@ -349,6 +373,11 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
         c = next(c for c in pm.covariates if c.name == name)
         data[f"cov_{name}"] = ("patient", values, {"units": c.unit, "long_name": c.description or f"covariate {name}"})
     status = stack("status")
+    split = cascade_split(sc.compiled) if sc.compiled is not None else None
+    if split is not None and sc.solver.periodic:
+        data["periodic_from"] = (pdims, stack("periodic_from"), {
+            "units": "h", "long_name": "time from which " + ", ".join(split.blocks) + " ran alone, the rest "
+            "periodic (pkpd.periodic; NaN: the whole run in full)"})
     data.update(solver_variables(stack, pdims, sweep_dims))
     ds = xr.Dataset(data, coords=coords)
     w = sc.summary_window
@@ -367,7 +396,10 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
         summary_window=w if isinstance(w, str) else f"{w[0]:g} h to {w[1]:g} h",
         n_failed=int(np.count_nonzero(status)), n_stiff_fallback=int(stack("fallback").sum()),
         solver_pk=opts.pk, closed_form=_closed_form_attr(sc, int(stack("closed_form").sum()), p.n_simulations),
+        solver_periodic=str(opts.periodic).lower(),
     )
+    if split is not None:
+        ds.attrs["cascade"] = split.describe()
     if sc.sweep:
         ds.attrs["sweep_keys"] = ", ".join(a.key for a in sc.sweep)
     if sc.comparison_outputs:
@@ -377,6 +409,30 @@ def assemble(sc, p, results: dict) -> xr.Dataset:
     if pm.covariates or pm.table or any(pm.omega[i][k] for i in range(len(pm.omega)) for k in range(i)):
         ds.attrs["population_model"] = "; ".join(pm.describe())
     return ds
+
+
+def _periodic_tail(sc, dosing, shared, row_time):
+    """``(split, tail, doses)`` when a group takes the periodic-tail path (pkpd.periodic), else ``(split, None, None)``.
+
+    It does when the model is a cascade (:func:`pkpd.periodic.cascade_split`), ``solver.periodic``
+    is on, the patients share their doses (no random missed doses, no variability of a dose
+    parameter), the doses repeat to the end of the run (:func:`pkpd.periodic.periodic_tail`) and the
+    run is long enough to gain; and no dose goes into a slow state or a fast state the slow ones read
+    (their table would jump).
+    """
+    split = cascade_split(sc.compiled) if sc.compiled is not None else None
+    if split is None or not sc.solver.periodic or shared is None:
+        return split, None, None
+    doses = group_doses(sc, dosing, None)
+    period = regimen_period([d.regimen for d in dosing])
+    end = float(row_time[-1])
+    tail = periodic_tail(doses, period, end) if period else None
+    if not periodic_applies(tail, end):
+        return split, None, None
+    dosed = np.unique(shared.cmt[np.isin(shared.kind, (BOLUS, RATE_ON, RATE_OFF))])
+    if np.isin(dosed, split.slow + split.needed).any():
+        return split, None, None
+    return split, tail, doses
 
 
 def _closed_form_attr(sc, n_closed: int, n_total: int) -> str:

@@ -283,6 +283,7 @@ class _Attempt:
     which: np.ndarray
     out_t: np.ndarray
     M: int
+    out_pre: np.ndarray | None = None   # pre-dose rows of ``out_t`` (None: none)
 
     @property
     def r_conv(self) -> int:
@@ -297,14 +298,27 @@ class _Attempt:
         return self.n_early + self.M + 2
 
 
-def _attempt(tail: PeriodicTail, n_periods: int, times: np.ndarray) -> _Attempt:
+def _attempt(tail: PeriodicTail, n_periods: int, times: np.ndarray, pre: np.ndarray | None = None) -> _Attempt:
+    """The attempt ending ``n_periods`` after the start of the tail; ``pre`` marks pre-dose output rows.
+
+    A late pre-dose row (the state just before the doses at its time) reads the pre-dose row
+    at its phase in the last full period, so the phases are distinct (phase, pre) pairs.
+    """
     T = tail.period_h
     t1 = _attempt_end(tail, n_periods)
     M = max(1, math.ceil(T / TABLE_SPACING_H - 1e-9))
     n_early = int(np.searchsorted(times, t1, side="right"))
-    phases, which = np.unique(np.round((times[n_early:] - t1) % T, 9), return_inverse=True)
+    phase = np.round((times[n_early:] - t1) % T, 9)
+    if pre is None:
+        phases, which = np.unique(phase, return_inverse=True)
+        phase_pre = None
+    else:
+        keys, which = np.unique(np.stack([phase, pre[n_early:].astype(float)]), axis=1, return_inverse=True)
+        phases, phase_pre = keys[0], keys[1] > 0
+        which = which.ravel()
     out_t = np.concatenate([times[:n_early], [t1 - 2 * T], t1 - T + np.arange(M + 1) * (T / M), t1 - T + phases])
-    return _Attempt(t1=t1, n_early=n_early, which=which, out_t=out_t, M=M)
+    out_pre = None if pre is None else np.concatenate([pre[:n_early], np.zeros(M + 2, bool), phase_pre])
+    return _Attempt(t1=t1, n_early=n_early, which=which, out_t=out_t, M=M, out_pre=out_pre)
 
 
 def _slow_alone(split: CascadeSplit, a: _Attempt, tail: PeriodicTail, Y1: np.ndarray, P: np.ndarray,
@@ -338,7 +352,8 @@ def _slow_alone(split: CascadeSplit, a: _Attempt, tail: PeriodicTail, Y1: np.nda
 def integrate_periodic(tail: PeriodicTail, split: CascadeSplit, run_system: Callable, make_events: Callable,
                        Y0: np.ndarray, P: np.ndarray, doses: Sequence[Dose], times: np.ndarray, ev_full: EventTable,
                        Y: np.ndarray, S: np.ndarray, status: np.ndarray, t_fail: np.ndarray, atol: np.ndarray,
-                       opts: np.ndarray) -> np.ndarray:
+                       opts: np.ndarray, pre: np.ndarray | None = None, make_records: Callable | None = None
+                       ) -> np.ndarray:
     """Integrate patients (rows of ``Y0``, ``P``) of a cascade ``split`` through ``doses``, output at ``times`` (h).
 
     Fills ``Y`` (n, n_times, n_states) as :func:`pkpd.solvers.integrate.integrate_population`
@@ -349,8 +364,11 @@ def integrate_periodic(tail: PeriodicTail, split: CascadeSplit, run_system: Call
     and ``opts`` are the run's, for the slow part alone.  ``make_events(records)`` is the
     event table of dose records (with the lag times and bioavailabilities the run's
     event table has); ``ev_full`` is the event table of the full integration, for patients that do
-    not converge in time.  Returns, per patient, the time (h) from which the slow part was
-    integrated alone (NaN: the whole run in full).
+    not converge in time.  ``pre`` marks the rows of ``times`` that are pre-dose outputs (the
+    state just before the doses at that time), and ``make_records(doses, out_t, out_pre)``
+    writes the dose and output records of an attempt (default: no pre-dose rows,
+    :func:`pkpd.simulate._records_from_doses`).  Returns, per patient, the time (h) from which
+    the slow part was integrated alone (NaN: the whole run in full).
     """
     T = tail.period_h
     end = float(times[-1])
@@ -360,10 +378,12 @@ def integrate_periodic(tail: PeriodicTail, split: CascadeSplit, run_system: Call
     todo, full = np.arange(Y0.shape[0]), []
     n_periods = first_attempt_periods(tail)
     for _ in range(MAX_ATTEMPTS):
-        a = _attempt(tail, n_periods, times)
+        a = _attempt(tail, n_periods, times, pre)
         if not todo.size or not _worth_trying(tail, a.t1, end):
             break
-        rec = _records_from_doses([d for d in doses if d.time <= a.t1 + TIME_TOL_H], a.out_t)
+        given = [d for d in doses if d.time <= a.t1 + TIME_TOL_H]
+        rec = (_records_from_doses(given, a.out_t) if make_records is None
+               else make_records(given, a.out_t, a.out_pre))
         ev1 = make_events(rec)
         Y1, S1, st1, tf1 = run_system(Y0[todo], P[todo], ev1, a.out_t)
         S[todo] += S1

@@ -1690,7 +1690,7 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
     elif not isinstance(sweep, Mapping):
         raise ScenarioError("sweep", "must be a mapping <key>: [values], e.g. {CL: [2 L/h, 4 L/h]}", _shown(sweep))
     solver = SolverOptions() if d.get("solver") is None else \
-        _solver_from_dict(d["solver"], tuple(k for k in SOLVER_KEYS if k != "periodic"))
+        _solver_from_dict(d["solver"], SOLVER_KEYS)
     with _Checked():
         solver.atol_array(model.n_states)
     if solver.pk == "closed_form":

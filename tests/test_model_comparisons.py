@@ -9,10 +9,11 @@ fine grid; the model scenario's output grid) with radau5 at rtol 1e-9, so they d
 solver error only: a bound of 1e-8 on quantities of order 0.01-0.3 (measured: 4e-12).
 
 The trial endpoints are checked the same way over 24 weeks (scans every 8 weeks, 10 % measurement
-noise, the same per-patient noise streams in both): the trial runner integrates the tumour alone
-once the PK and network repeat (its periodic path), the model path integrates everything, both
-at rtol 1e-6, so lesion sizes at the scans differ by the solver error (bound 1e-4 mm on ~30 mm;
-measured 6e-6 mm) and every RECIST category, ORR and PFS time must be the same.
+noise, the same per-patient noise streams in both): both runners integrate the tumour alone once
+the PK and network repeat (the periodic path, found on the model path from the composition's block
+graph), at rtol 1e-6, so lesion sizes at the scans may differ by the solver error where a discrete
+decision (a period of convergence) differs (bound 1e-4 mm on ~30 mm; measured 6e-14 mm, the same
+decisions) and every RECIST category, ORR and PFS time must be the same.
 """
 
 from __future__ import annotations

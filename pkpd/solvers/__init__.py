@@ -144,9 +144,10 @@ class SolverOptions:
     max_step : float
         Largest step in h, > 0 (``inf`` for no limit).
     periodic : bool
-        Whether a run of the coupled system may, under periodic dosing, continue with
-        the tumour alone once the PK and network reach their periodic steady state
-        (:mod:`pkpd.periodic`); ignored elsewhere.
+        Whether a run of a composition (the trial system, or any model with blocks) may,
+        under periodic dosing, continue with its slow sink blocks (the tumour) alone once
+        the rest reaches its periodic steady state (:mod:`pkpd.periodic`; the split is found
+        from the block graph); ignored for models without one.
     pk : str
         How a run gets the states of its linear sources (linear PK blocks that nothing feeds
         back into, found from the equations: :mod:`pkpd.model.fastpaths`): ``"ode"`` (integrated
