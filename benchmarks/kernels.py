@@ -26,6 +26,16 @@ right-hand side (``numeric``), on
 * the TMDD model of ``examples/tmdd.model`` (stiff binding), 3 umol every 2 weeks for 8
   weeks, 2 h output, ``tmdd_patients`` patients with the scenario's variability, rtol 1e-6.
 
+**Fast paths from the equations.**  The composed trial system run as a model scenario
+(``model: tnbc_combination``, both drugs, ``fast_patients`` patients with IIV on both
+clearances and the tumour growth rate, ``fast_weeks`` weeks, daily output, radau5 at rtol
+1e-5) three ways: everything integrated (``solver: {pk: ode, periodic: false}``); the PK in
+closed form (the linear sources found by :mod:`pkpd.model.fastpaths`; ``periodic: false``);
+and also the periodic tail (the tumour block alone once the rest repeats, found from the
+block graph).  *error*: the largest difference from the same scenario at rtol 1e-9
+(integrated in full) over the tumour volume, pSTAT3 and the central amount of neratinib,
+each scaled by its largest value.
+
 Columns: wall time (best of N after a warm-up), steps and right-hand-side calls per
 patient (the finite-difference Jacobian's columns included), and *diff*: the largest
 difference between the two solutions, per state scaled by the state's largest value,
@@ -59,6 +69,8 @@ class KernelConfig:
     jac_patients: int = 20
     jac_days: float = 548.0
     tmdd_patients: int = 100
+    fast_patients: int = 50
+    fast_weeks: int = 78
     repeats: int = 3
     budget_s: float = 20.0
 
@@ -70,13 +82,13 @@ class KernelConfig:
     @classmethod
     def quick(cls) -> "KernelConfig":
         return cls(rhs_states=20_000, rhs_patients=20, rhs_days=14.0, jac_patients=4, jac_days=112.0,
-                   tmdd_patients=20, repeats=2, budget_s=2.0)
+                   tmdd_patients=20, fast_patients=10, fast_weeks=24, repeats=2, budget_s=2.0)
 
     @classmethod
     def tiny(cls) -> "KernelConfig":
         """For the tests: seconds; the numbers mean nothing as timings."""
         return cls(rhs_states=500, rhs_patients=2, rhs_days=2.0, jac_patients=2, jac_days=7.0,
-                   tmdd_patients=2, repeats=1, budget_s=0.2)
+                   tmdd_patients=2, fast_patients=2, fast_weeks=12, repeats=1, budget_s=0.2)
 
 
 @njit
@@ -199,11 +211,55 @@ def jacobian_rows(cfg: KernelConfig, log=print) -> list[dict]:
     return rows
 
 
+FAST_SCENARIO = """
+name: fast-paths
+model: tnbc_combination
+duration: {weeks} weeks
+output_every: 24 h
+population: {{size: {n}, seed: 3, variability: {{neratinib.CL: 0.3, ruxolitinib.CL: 0.3, tumor.lambda0: 0.3}}}}
+solver: {{method: radau5, rtol: {rtol}, atol: 1e-6, max_steps: 10000000{extra}}}
+arms:
+  - name: combination
+    regimen:
+      - {{cmt: neratinib.DEPOT, dose: 240 mg, every: 24 h}}
+      - {{cmt: ruxolitinib.DEPOT, dose: 15 mg, every: 12 h}}
+"""
+FAST_PATHS = (("everything integrated", ", pk: ode, periodic: false"), ("PK in closed form", ", periodic: false"),
+              ("closed form + periodic tail", ""))
+
+
+def fast_path_rows(cfg: KernelConfig, log=print) -> list[dict]:
+    """The composed trial system through the model path: in full, with closed-form PK, and with the periodic tail."""
+    from pkpd.runner import run as run_scenario
+    from pkpd.scenario import load_scenario
+
+    def scenario(rtol, extra):
+        return load_scenario(FAST_SCENARIO.format(weeks=cfg.fast_weeks, n=cfg.fast_patients, rtol=rtol, extra=extra))
+
+    ref = run_scenario(scenario(1e-9, ", pk: ode, periodic: false"))
+    rows = []
+    for name, extra in FAST_PATHS:
+        sc = scenario(1e-5, extra)
+        sec, n, ds = best_of(lambda sc=sc: run_scenario(sc), cfg.repeats, cfg.budget_s)
+        err = max(float(np.nanmax(np.abs(ds[v].values - ref[v].values)) / np.nanmax(np.abs(ref[v].values)))
+                  for v in ("tumor.volume", "signaling.pSTAT3", "neratinib.CENT"))
+        rows.append(dict(path=name, patients=cfg.fast_patients, weeks=cfg.fast_weeks, time_s=sec,
+                         steps=float(ds.solver_steps.sum()) / cfg.fast_patients,
+                         rhs_calls=float(ds.solver_rhs_evaluations.sum()) / cfg.fast_patients, error=err,
+                         timing=f"best of {n}"))
+        log(f"  {name:28s} {sec:8.3f} s  error {err:.1e}")
+    for r in rows:
+        r["speedup"] = rows[0]["time_s"] / r["time_s"]
+    return rows
+
+
 def run(cfg: KernelConfig, log=print) -> dict:
     log("generated vs hand-written right-hand side (trial system)")
     out = {"rhs": rhs_rows(cfg, log)}
     log("analytic vs finite-difference Jacobian (radau5, rodas3)")
     out["jacobian"] = jacobian_rows(cfg, log)
+    log("fast paths found from the equations (composed trial system, model path)")
+    out["fast_paths"] = fast_path_rows(cfg, log)
     return out
 
 
@@ -231,6 +287,15 @@ def render(res: dict) -> str:
         speed = f"{r['speedup']:.2f}x" if "speedup" in r else ""
         lines.append(f"| {r['problem']} | {r['patients']} | {r['method']} | {r['jacobian']} | {r['time_s']:.3f} s | "
                      f"{r['steps']:.0f} | {r['rhs_calls']:.0f} | {speed} | {r['diff_rtol']:.2g} |")
+    if res.get("fast_paths"):
+        f = res["fast_paths"][0]
+        lines += ["", f"The composed trial system as a model scenario ({f['patients']} patients, {f['weeks']} weeks, "
+                  "radau5 at rtol 1e-5): the fast paths found from its equations and block graph; steps and rhs "
+                  "calls per patient; *error* against rtol 1e-9, scaled per variable.", "",
+                  "| path | time | speed-up | steps | rhs calls | error |", "|---|---|---|---|---|---|"]
+        for r in res["fast_paths"]:
+            lines.append(f"| {r['path']} | {r['time_s']:.3f} s | {r['speedup']:.1f}x | {r['steps']:.0f} | "
+                         f"{r['rhs_calls']:.0f} | {r['error']:.1e} |")
     return "\n".join(lines) + "\n"
 
 

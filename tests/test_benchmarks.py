@@ -100,6 +100,12 @@ def test_kernel_rows_compare_generated_and_hand_written_rhs_and_both_jacobians(r
         assert r["diff_rtol"] < 50, r
     for num, ana in zip(jac[0::2], jac[1::2]):
         assert ana["rhs_calls"] < num["rhs_calls"], (num, ana)   # no rhs calls spent on J
+    fast = k["fast_paths"]
+    assert [r["path"] for r in fast] == ["everything integrated", "PK in closed form", "closed form + periodic tail"]
+    for r in fast:
+        assert r["time_s"] > 0 and r["steps"] > 0, r
+        assert r["error"] < 1e-4, r   # rtol 1e-5 against rtol 1e-9: each path within a few tolerances
+    assert fast[1]["steps"] < fast[0]["steps"]   # the PK no longer in the error control
 
 
 def test_report_renders_every_section(result):
