@@ -46,7 +46,7 @@ from pkpd.population import sample_parameters
 from pkpd.scenario import Arm, Scenario
 from pkpd.simulate import _event_table, _jacobian, _records_from_doses, integrate_rows
 from pkpd.solvers import get_method
-from pkpd.solvers._common import N_STATS, ST_RHS, ST_STEPS
+from pkpd.solvers._common import N_STATS, OPT_JACOBIAN, ST_RHS, ST_STEPS
 from pkpd.solvers.integrate import integrate_population
 from pkpd.solvers.status import SolverStatus
 from pkpd.variability import apply_variability
@@ -348,6 +348,7 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
     status, t_fail = out["status"], out["t_fail"]
     atol, opts_arr = opts.atol_array(N_STATES), opts.opts_array()
     jac = _jacobian(SYSTEM, opts, opts_arr)   # solver.jacobian: SYSTEM's analytic Jacobian or finite differences
+    analytic = bool(opts_arr[OPT_JACOBIAN])
     fallback = 0
 
     converged_h = np.full(n_pat, np.nan)
@@ -361,7 +362,9 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
             if closed:
                 n_r = Y0s.shape[0]
                 return TRIAL_CLOSED.integrate(SYSTEM.rhs, seg, Y0s, Ps, ev_, np.zeros(n_r, np.int64),
-                                              np.full(n_r, len(ev_), np.int64), out_t.size, atol, opts_arr)
+                                              np.full(n_r, len(ev_), np.int64), out_t.size, atol, opts_arr,
+                                              jac=TRIAL_CLOSED.jac if analytic else None,
+                                              full_jac=jac if analytic else None)
             return integrate_rows(SYSTEM.rhs, seg, Y0s, Ps, ev_, out_t.size, atol, opts_arr, jac)
 
         if tail is not None:

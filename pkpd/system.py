@@ -227,6 +227,7 @@ SYSTEM = ModelSpec(
     states=_STATES,
     parameters=_PARAMETERS,
     rhs=TRIAL_KERNELS.rhs,
+    jac=TRIAL_KERNELS.jac,
     outputs=(Output("CP_neratinib", "nM", "neratinib total plasma concentration"),
              Output("CP_ruxolitinib", "nM", "ruxolitinib total plasma concentration"),
              Output("tumor_volume", "mm^3", "tumour volume")),
