@@ -69,7 +69,7 @@ MODEL_SCENARIO_KEYS: tuple[str, ...] = (
 )
 """Top-level keys of a scenario with a ``model``."""
 
-DOSING_KEYS: tuple[str, ...] = ("cmt",) + tuple(k for k in REGIMEN_KEYS if k not in ("drug", "schedule")) \
+DOSING_KEYS: tuple[str, ...] = ("cmt", "drug") + tuple(k for k in REGIMEN_KEYS if k not in ("drug", "schedule")) \
     + ("infusion",)
 """Keys of one regimen entry of a model scenario."""
 SUMMARY_KEYS: tuple[str, ...] = ("variables", "window")
@@ -224,12 +224,42 @@ def _converted(entry: Mapping, state: State, path: str) -> dict:
     return out
 
 
-def dosing_from_dict(entry: object, model: ModelSpec, path: str) -> Dosing:
-    """One regimen entry ``{cmt, dose, every, ...}`` of a model scenario's arm -> :class:`Dosing`."""
+def drug_compartment(compiled, drug: object, path: str) -> str:
+    """The state that ``drug:`` names in a composed model: the one its block declares as dosed.
+
+    ``{drug: neratinib}`` is shorthand for ``{cmt: neratinib.DEPOT}`` when block ``neratinib``
+    declares doses into its ``DEPOT`` (and into no other state).
+    """
+    blocks = compiled.model.blocks if compiled is not None else {}
+    if not blocks:
+        name = compiled.name if compiled is not None else "this model"
+        raise ScenarioError(path, f"is shorthand for a block's dosing compartment, and {name} is not composed of "
+                            "blocks; give cmt: (a state name or number)", show_value=False)
+    if not isinstance(drug, str) or drug not in blocks:
+        raise ScenarioError(path, "must name a block of the model: " + ", ".join(blocks), _shown(drug))
+    dosed = [d.state for d in compiled.model.dosing if d.state in blocks[drug]["states"]]
+    if len(dosed) != 1:
+        what = "declares no dosed state" if not dosed else "doses several states (" + ", ".join(dosed) + ")"
+        raise ScenarioError(path, f"block {drug} {what}; give cmt: instead", show_value=False)
+    return dosed[0]
+
+
+def dosing_from_dict(entry: object, model: ModelSpec, path: str, compiled=None) -> Dosing:
+    """One regimen entry ``{cmt | drug, dose, every, ...}`` of a model scenario's arm -> :class:`Dosing`.
+
+    ``drug: NAME`` doses block NAME's dosing compartment (:func:`drug_compartment`; ``compiled``
+    is the model written in the language, None for a hand-written one).
+    """
     m = _mapping(entry, path, DOSING_KEYS)
+    if "drug" in m:
+        if "cmt" in m:
+            raise ScenarioError(path, "give cmt or drug, not both", show_value=False)
+        m = {**{k: v for k, v in m.items() if k != "drug"}, "cmt": drug_compartment(compiled, m["drug"],
+                                                                                      f"{path}.drug")}
     if "cmt" not in m:
         raise ScenarioError(f"{path}.cmt", "is required: the compartment dosed, a state name ("
-                            + ", ".join(model.state_names) + ") or its 1-based number", show_value=False)
+                            + ", ".join(model.state_names) + ") or its 1-based number, or drug: a block's "
+                            "dosing compartment", show_value=False)
     cmt, state = _state(model, m["cmt"], f"{path}.cmt")
     infusion = None
     if "infusion" in m:

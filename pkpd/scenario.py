@@ -996,6 +996,14 @@ class Scenario:
     def _resolve(self, key: object, path: str, dosed: set[str] | None) -> _Target:
         if self.model is None:
             return _resolve(key, path, dosed)
+        blocks = self.compiled.model.blocks if self.compiled is not None else {}
+        if isinstance(key, str) and dosed is not None and key.count(".") == 1 and key.split(".")[0].strip() in blocks:
+            # <drug>.<regimen key>: the block's dosing compartment, as drug: is in a regimen entry
+            from pkpd.model_scenario import drug_compartment
+
+            block, name = (x.strip() for x in key.split("."))
+            if name not in self.model.parameter_names and f"{block}.{name}" not in self.model.parameter_names:
+                key = f"{drug_compartment(self.compiled, block, path)}.{name}"
         return _model_target(self.model, key, path, dosed)
 
     def _dosed_state(self, name: str):
@@ -1681,7 +1689,7 @@ def _model_scenario_from_dict(data: Mapping, *, text: str, source: str, base_dir
         if "name" not in m:
             raise ScenarioError(f"{path}.name", "is required")
         entries = _regimen_entries(m.get("regimen"), path, "{cmt, dose, every, ...}")
-        dosing = tuple(dosing_from_dict(e, model, p) for e, p in entries)
+        dosing = tuple(dosing_from_dict(e, model, p, compiled) for e, p in entries)
         arms.append(Arm(_name(m["name"], f"{path}.name"), dosing, m.get("description") or "", path=path))
 
     sweep = d.get("sweep")

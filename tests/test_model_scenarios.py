@@ -22,6 +22,7 @@ import xarray as xr
 from click.testing import CliRunner
 
 from pkpd.checkpoint import Checkpoint
+from pkpd.errors import ScenarioError
 from pkpd.cli import main
 from pkpd.io import read_dataset
 from pkpd.model_group import summary_records
@@ -292,3 +293,49 @@ def test_closed_form_is_refused_for_a_model_without_a_linear_source(folder):
     r = CliRunner().invoke(main, ["validate", str(folder / "t.yaml")])
     assert r.exit_code == 2
     assert r.output.strip().splitlines()[-1].startswith("error: solver.pk: closed_form: model tmdd has no linear")
+
+
+# ---------------------------------------------------------------------------------- drug: shorthand
+COMPOSED = """\
+name: drug-shorthand
+model: tnbc_combination
+duration: 3 d
+output_every: 6 h
+population: {{size: 2, seed: 1, variability: {{ruxolitinib.CL: 0.3}}}}
+arms:
+  - name: combination
+    regimen:
+      - {{{ner}, dose: 240 mg, every: 24 h}}
+      - {{{rux}, dose: 15 mg, every: 12 h}}
+sweep:
+  {key}: [10 mg, 20 mg]
+"""
+
+
+def test_drug_is_shorthand_for_the_blocks_dosing_compartment():
+    short = run(load_scenario(COMPOSED.format(ner="drug: neratinib", rux="drug: ruxolitinib", key="ruxolitinib.dose")))
+    full = run(load_scenario(COMPOSED.format(ner="cmt: neratinib.DEPOT", rux="cmt: ruxolitinib.DEPOT",
+                                             key="ruxolitinib.DEPOT.dose")))
+    assert short.attrs["sweep_keys"] == full.attrs["sweep_keys"] == "ruxolitinib.DEPOT.dose"
+    for v in ("neratinib.CENT", "ruxolitinib.CENT", "signaling.pSTAT3"):
+        np.testing.assert_array_equal(short[v].values, full[v].values)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("drug: neratinibb", "arms[0].regimen[0].drug: must name a block of the model: neratinib, ruxolitinib, "
+                         "signaling, tumor, got neratinibb"),
+    ("drug: signaling", "arms[0].regimen[0].drug: block signaling declares no dosed state; give cmt: instead"),
+    ("drug: neratinib, cmt: neratinib.DEPOT", "arms[0].regimen[0]: give cmt or drug, not both"),
+])
+def test_bad_drug_entries_are_one_line_errors(entry, message):
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(COMPOSED.format(ner=entry, rux="drug: ruxolitinib", key="ruxolitinib.dose"))
+    assert str(err.value) == message
+
+
+def test_drug_needs_a_composed_model(folder):
+    text = scenario(folder, "").read_text().replace("cmt: DEPOT, dose: 100 mg", "drug: DEPOT, dose: 100 mg")
+    (folder / "d.yaml").write_text(text)
+    with pytest.raises(ScenarioError, match=r"arms\[1\].regimen\[0\].drug: is shorthand for a block's dosing "
+                                            "compartment, and indirect_response is not composed of blocks"):
+        load_scenario(folder / "d.yaml")
