@@ -5,8 +5,8 @@
 **Right-hand sides.**  The trial system's right-hand side that the solvers run
 (:data:`pkpd.system.SYSTEM` ``.rhs``) is generated from its equations
 (:data:`pkpd.model.library.trial.TRIAL`, composed from blocks; :mod:`pkpd.model.codegen`).
-The kernel it replaced, laid out by hand, is still in the package as
-:func:`pkpd.system.coupled_rhs` (tests/test_model_trial.py checks the two agree).  Both
+The kernel it replaced, laid out by hand, is kept beside the benchmarks as
+:func:`benchmarks.handwritten.coupled_rhs` (tests/test_model_trial.py checks the two agree).  Both
 are timed the same way:
 
 * *kernel*: a compiled loop calls the function on ``rhs_states`` random states of the
@@ -129,7 +129,8 @@ def rhs_rows(cfg: KernelConfig, log=print) -> list[dict]:
     """The generated trial rhs against the hand-written one: alone, and inside a population run."""
     from dataclasses import replace
 
-    from pkpd.system import SYSTEM, coupled_rhs
+    from benchmarks.handwritten import coupled_rhs
+    from pkpd.system import SYSTEM
 
     prob = PR.system(cfg.rhs_patients, days=cfg.rhs_days)
     rng = np.random.default_rng(1)

@@ -1,8 +1,10 @@
 """The coupled system: PK of both drugs -> free concentrations (nM) -> network -> tumour.
 
-One compiled right-hand side composed from the block kernels on slices of one
-state vector.  The layout (which states and parameters belong to which block) is
-computed here from the block specs and frozen into the kernel as constants::
+The system is the composition of blocks :data:`pkpd.model.library.trial.TRIAL`, written
+as equations; its kernels (right-hand side, Jacobian, the closed-form and periodic-tail
+kernels) are generated from them.  This module gives the runner of the built-in
+scenarios its names for that composition: the layout below is read from the composed
+model's state and parameter names, not laid out by hand::
 
     states      0-2   neratinib DEPOT, CENT, PERIPH (mg)        pk2cmt_oral
                 3-4   ruxolitinib DEPOT, CENT (mg)              pk1cmt_oral
@@ -48,100 +50,73 @@ generated reduced kernel, and the PK no longer sets its steps: half as many).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
-from numba import njit
 
 from pkpd.model.compiled import compile_model
 from pkpd.model.library.trial import TRIAL
 from pkpd.models.drugs import NERATINIB, RUXOLITINIB
-from pkpd.models.pk import PK_MODELS, rhs_pk1cmt_oral, rhs_pk2cmt_oral
-from pkpd.models.spec import ModelSpec, Output, Parameter, State
-from pkpd.models.tumor import (F_R_PARAMETER, SIMEONI_PARAMETERS, STATES as TUMOR_STATES, initial_state,
-                               sphere_diameter, tumor_rhs)
+from pkpd.models.spec import ModelSpec, Output, State
+from pkpd.models.tumor import STATES as TUMOR_STATES, initial_state, sphere_diameter
 from pkpd.signaling import egfr_jak_stat3 as net
-from pkpd.signaling.egfr_jak_stat3 import network_rhs
 
-__all__ = ["SYSTEM", "DRUGS", "PATHS", "DEPOT_CMT", "coupled_rhs", "initial_states", "dose_modifiers",
+__all__ = ["SYSTEM", "TRIAL_KERNELS", "DRUGS", "PATHS", "DEPOT_CMT", "initial_states", "dose_modifiers",
            "observables", "OBSERVABLES", "parameter_matrix"]
 
 DRUGS = (NERATINIB, RUXOLITINIB)
-assert NERATINIB.structure == "pk2cmt_oral" and RUXOLITINIB.structure == "pk1cmt_oral", \
-    "the kernel below is written for these PK structures"
-_NER_MODEL, _RUX_MODEL = PK_MODELS["pk2cmt_oral"], PK_MODELS["pk1cmt_oral"]
 
-# ---- state layout ---------------------------------------------------------------------------------
-S_NER = 0
-S_RUX = S_NER + _NER_MODEL.n_states        # 3
-S_NET = S_RUX + _RUX_MODEL.n_states        # 5
-S_TUM = S_NET + net.N_SPECIES              # 18
-N_STATES = S_TUM + len(TUMOR_STATES)       # 23
-S_P = S_NET + [s.name for s in net.SPECIES].index("P")  # the proliferation signal
-#: 1-based dosing compartment (the depot) of each drug, as in NONMEM CMT
-DEPOT_CMT = {"neratinib": S_NER + 1, "ruxolitinib": S_RUX + 1}
+#: the coupled trial system written as equations and composed from blocks (pkpd.model.library.trial): the
+#: kernels the solvers run; benchmarks/handwritten.py keeps the kernel it replaced, laid out by hand, as an
+#: independent check (tests/test_model_trial.py: equal to ~1e-15)
+TRIAL_KERNELS = compile_model(TRIAL)
+_STATE_NAMES = TRIAL_KERNELS.state_names
+_PARAMETER_NAMES = TRIAL_KERNELS.parameter_names
+
+
+def _first(names, prefix: str) -> int:
+    return next(i for i, n in enumerate(names) if n.startswith(prefix))
+
+
+# ---- state layout (from the composition) -----------------------------------------------------------
+S_NER = _first(_STATE_NAMES, "neratinib.")
+S_RUX = _first(_STATE_NAMES, "ruxolitinib.")
+S_NET = _first(_STATE_NAMES, "signaling.")
+S_TUM = _first(_STATE_NAMES, "tumor.")
+N_STATES = TRIAL_KERNELS.n_states
+S_P = _STATE_NAMES.index("signaling.P")  # the proliferation signal
+assert S_NER < S_RUX < S_NET < S_TUM and N_STATES == S_TUM + len(TUMOR_STATES), "blocks in the order PK, network, tumour"
+#: 1-based dosing compartment (the depot) of each drug, as in NONMEM CMT: the state its block declares as dosed
+DEPOT_CMT = {d.state.split(".")[0]: _STATE_NAMES.index(d.state) + 1 for d in TRIAL.dosing}
 
 # ---- parameter layout: kernel parameters first, then those that act on doses only -----------------
-P_NER = 0
-P_RUX = P_NER + _NER_MODEL.n_parameters    # 5
-P_CONV = P_RUX + _RUX_MODEL.n_parameters   # 8: ner MW, ner fu, rux MW, rux fu
-P_NET = P_CONV + 4                         # 12
-P_TUM = P_NET + net.N_PARAMS               # 49
-P_DOSE = P_TUM + len(SIMEONI_PARAMETERS)   # 57: ner tlag, ner F, rux tlag, rux F, tumour D0, tumour f_R
-I_NER_VC = P_NER + _NER_MODEL.parameter_index("Vc")
-I_RUX_V = P_RUX + _RUX_MODEL.parameter_index("V")
+P_NER = _PARAMETER_NAMES.index("neratinib.CL")
+P_RUX = _PARAMETER_NAMES.index("ruxolitinib.CL")
+P_CONV = _PARAMETER_NAMES.index("neratinib.MW")   # ner MW, ner fu, rux MW, rux fu
+P_NET = _first(_PARAMETER_NAMES, "signaling.")
+P_TUM = _first(_PARAMETER_NAMES, "tumor.")
+P_DOSE = _PARAMETER_NAMES.index("neratinib.tlag")  # ner tlag, ner F, rux tlag, rux F, tumour D0, tumour f_R
+assert _PARAMETER_NAMES[P_DOSE:] == ("neratinib.tlag", "neratinib.F", "ruxolitinib.tlag", "ruxolitinib.F",
+                                     "tumor.D0", "tumor.f_R"), "dose parameters last (pkpd.model.library.trial)"
+I_NER_VC = _PARAMETER_NAMES.index("neratinib.Vc")
+I_RUX_V = _PARAMETER_NAMES.index("ruxolitinib.V")
 
-
-def _renamed(prm: Parameter, block: str) -> Parameter:
-    return Parameter(f"{block}_{prm.name}", prm.value, prm.unit, prm.description, prm.source, prm.assumed,
-                     prm.lower, prm.upper)
-
-
-def _drug_structural(drug):
-    return tuple(drug.parameter(n) for n in drug.structural_names)
-
-
-_PARAMETERS = (
-    tuple(_renamed(q, "neratinib") for q in _drug_structural(NERATINIB))
-    + tuple(_renamed(q, "ruxolitinib") for q in _drug_structural(RUXOLITINIB))
-    + (_renamed(NERATINIB.mw, "neratinib"), _renamed(NERATINIB.fu, "neratinib"),
-       _renamed(RUXOLITINIB.mw, "ruxolitinib"), _renamed(RUXOLITINIB.fu, "ruxolitinib"))
-    + tuple(_renamed(q, "signaling") for q in net.PARAMETERS)
-    + tuple(_renamed(q, "tumor") for q in SIMEONI_PARAMETERS)
-    + (_renamed(NERATINIB.tlag, "neratinib"), _renamed(NERATINIB.F, "neratinib"),
-       _renamed(RUXOLITINIB.tlag, "ruxolitinib"), _renamed(RUXOLITINIB.F, "ruxolitinib"),
-       Parameter("tumor_D0", 30.0, "mm", "baseline longest diameter of the (chest-wall) target lesion",
-                 "GUESS (pkpd): a typical measurable superficial lesion (RECIST: >= 10 mm); biology.md §6.4 "
-                 "suggests SLD0 50 mm for all target lesions together", assumed=True, lower=1.0),
-       _renamed(F_R_PARAMETER, "tumor"))
-)
-assert len(_PARAMETERS) == P_DOSE + 6
+#: parameters named ``<block>_<name>`` (``neratinib_CL``), the composition's own (values, units, sources)
+_PARAMETERS = tuple(replace(q, name=q.name.replace(".", "_", 1)) for q in TRIAL_KERNELS.parameters)
 
 #: scenario path (``neratinib.CL``) -> parameter index
 PATHS = {q.name.replace("_", ".", 1): i for i, q in enumerate(_PARAMETERS)}
 
-_STATES = (
-    tuple(State(f"neratinib_{s.name}", s.unit, f"neratinib: {s.description}") for s in _NER_MODEL.states)
-    + tuple(State(f"ruxolitinib_{s.name}", s.unit, f"ruxolitinib: {s.description}") for s in _RUX_MODEL.states)
-    + tuple(State(s.name, s.unit, s.description) for s in net.SPECIES)
-    + tuple(State(f"tumor_{s.name}", s.unit, s.description, s.initial) for s in TUMOR_STATES)
-)
-assert len(_STATES) == N_STATES
+
+def _state(s: State) -> State:
+    block, name = s.name.split(".", 1)
+    if block == "signaling":
+        return State(name, s.unit, s.description, s.initial)     # the network's species by their own names
+    described = f"{block}: {s.description}" if block != "tumor" else s.description
+    return State(f"{block}_{name}", s.unit, described, s.initial)
 
 
-@njit(cache=True, inline="always")  # inlined into composed right-hand sides
-def _free_nM(amount_mg, volume_l, mw, fu):
-    """Free concentration, nM, from an amount (mg) in a volume (L); never below 0."""
-    return fu * max(amount_mg, 0.0) / volume_l * 1.0e6 / mw
-
-
-@njit(cache=True)
-def coupled_rhs(t, y, p, dydt):
-    """d(y)/dt of the coupled system (23 states, see the module docstring); t in h."""
-    rhs_pk2cmt_oral(t, y[S_NER:S_RUX], p[P_NER:P_RUX], dydt[S_NER:S_RUX])
-    rhs_pk1cmt_oral(t, y[S_RUX:S_NET], p[P_RUX:P_CONV], dydt[S_RUX:S_NET])
-    c_ner_u = _free_nM(y[S_NER + 1], p[I_NER_VC], p[P_CONV], p[P_CONV + 1])
-    c_rux_u = _free_nM(y[S_RUX + 1], p[I_RUX_V], p[P_CONV + 2], p[P_CONV + 3])
-    network_rhs(t, y[S_NET:S_TUM], p[P_NET:P_TUM], c_ner_u, c_rux_u, dydt[S_NET:S_TUM])
-    tumor_rhs(t, y[S_TUM:N_STATES], p[P_TUM:P_DOSE], y[S_P], dydt[S_TUM:N_STATES])
+_STATES = tuple(_state(s) for s in TRIAL_KERNELS.spec.states)
 
 
 def initial_states(P: np.ndarray) -> np.ndarray:
@@ -214,13 +189,6 @@ def _output_fn(y, p):
     return {"CP_neratinib": o["conc"][..., 0, 0], "CP_ruxolitinib": o["conc"][..., 0, 1],
             "tumor_volume": o["tumor_volume"][..., 0]}
 
-
-#: the coupled system written as equations and composed from blocks (pkpd.model.library.trial): its generated
-#: right-hand side is the kernel the solvers run; :func:`coupled_rhs` above, laid out by hand, is its
-#: independent check (tests/test_model_trial.py: equal to ~1e-15)
-TRIAL_KERNELS = compile_model(TRIAL)
-assert tuple(n.replace(".", "_", 1) for n in TRIAL_KERNELS.parameter_names) == tuple(q.name for q in _PARAMETERS), \
-    "the composed trial model's parameters must follow the layout of this module"
 
 SYSTEM = ModelSpec(
     name="tnbc_combination",
