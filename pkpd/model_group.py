@@ -2,9 +2,9 @@
 
 :func:`pkpd.runner.run` plans, checkpoints, distributes and assembles the groups of every
 scenario; this module is what it does for a group of a model scenario (the trial system's
-groups are :func:`pkpd.runner.run_group`).  Each patient is integrated by pkpd's compiled
-driver (:func:`pkpd.solvers.integrate.integrate_population`, patients in parallel threads,
-in chunks of :data:`PATIENT_CHUNK`), with NONMEM dosing semantics (:mod:`pkpd.events`).
+groups are :func:`pkpd.runner.run_group`); both integrate their patients through
+:func:`pkpd.group.integrate_group` (pkpd's compiled driver, patients in parallel threads, in
+chunks of :data:`PATIENT_CHUNK`), with NONMEM dosing semantics (:mod:`pkpd.events`).
 Patients share one event table unless their doses differ (random missed doses, or
 between-patient variability of a dose-modifier parameter ``F<n>``, ``ALAG<n>``, ``R<n>``,
 ``D<n>`` or of a parameter in a language model's ``dosing`` declarations), in which case each
@@ -34,8 +34,6 @@ settings.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import xarray as xr
 
@@ -43,17 +41,16 @@ from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.analysis.inhibition import bliss_excess, hsa_excess, time_average
 from pkpd.closed_form import closed_form
-from pkpd.periodic import applies as periodic_applies, cascade_split, integrate_periodic, periodic_tail, regimen_period
-from pkpd.errors import ScenarioError, SolverError
+from pkpd.periodic import applies as periodic_applies, cascade_split, periodic_tail, regimen_period
+from pkpd.errors import ScenarioError
 from pkpd.events import concatenate
+from pkpd.group import Periodic, integrate_group
 from pkpd.model_scenario import missed_stream
 from pkpd.population import patient_rng
 from pkpd.regimens import TIME_TOL_H
-from pkpd.simulate import _event_table, _jacobian
-from pkpd.solvers import get_method
-from pkpd.solvers._common import N_STATS, OPT_JACOBIAN, ST_RHS, ST_STEPS
-from pkpd.solvers.integrate import BOLUS, RATE_OFF, RATE_ON, integrate_population
-from pkpd.solvers.status import SolverStatus
+from pkpd.simulate import _event_table
+from pkpd.solvers._common import ST_RHS, ST_STEPS
+from pkpd.solvers.integrate import BOLUS, RATE_OFF, RATE_ON
 
 __all__ = ["patient_parameters", "run_group", "assemble", "summary_records", "output_rows", "METRICS",
            "PATIENT_CHUNK"]
@@ -178,22 +175,7 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
     window = sc.summary_window_h(arm, point)
     compare = sc.comparison_window_h if sc.comparison_outputs else None
     row_time, is_pre, keep = output_rows(sc, dosing, window, compare)
-    opts = sc.solver
-    method = get_method(opts.method)
-    atol, opts_arr = opts.atol_array(model.n_states), opts.opts_array()
-    jac = _jacobian(model, opts, opts_arr)   # solver.jacobian: the model's analytic Jacobian or finite differences
-    analytic = bool(opts_arr[OPT_JACOBIAN])
     cf = closed_form(sc.compiled) if sc.compiled is not None else None
-
-    def closed_path(ev):
-        """The closed-form path for event table ``ev``, or None (solver.pk; the model; the events)."""
-        if cf is None or opts.pk == "ode":
-            return None
-        why = cf.supports(ev)
-        if why is not None and opts.pk == "closed_form":
-            raise ScenarioError("solver.pk", f"closed_form cannot take {why}; use auto or ode")
-        return None if why is not None else cf
-
     P = patient_parameters(sc, point)
     n_pat = P.shape[0]
     cm = sc.compiled   # a model written in the language: its own initial states and dose modifiers
@@ -211,6 +193,17 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
         shared = _event_table(model, dose_records(group_doses(sc, dosing, None), row_time, is_pre), P[0],
                               modifiers, where)
     split, tail, doses = _periodic_tail(sc, dosing, shared, row_time)
+    periodic = None if tail is None else Periodic(
+        tail, split, doses, row_time, lambda rec: _event_table(model, rec, P[0], modifiers, where), pre=is_pre,
+        make_records=dose_records)
+
+    def events(c):
+        """The event table of chunk ``c``: the shared one, or one per patient (each its own doses)."""
+        n_c = c.stop - c.start
+        if shared is not None:
+            return shared, np.zeros(n_c, np.int64), np.full(n_c, len(shared), np.int64)
+        return concatenate([_event_table(model, dose_records(group_doses(sc, dosing, s), row_time, is_pre), P[s],
+                                         modifiers, where) for s in range(c.start, c.stop)])
 
     outputs = [o.name for o in model.outputs]
     names = list(model.state_names) + outputs
@@ -220,87 +213,14 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
             out[f"{key}_{v}"] = np.full(n_pat, np.nan)
     for v in sc.comparison_outputs:
         out[f"MEAN_{v}"] = np.full(n_pat, np.nan)
-    status = np.zeros(n_pat, np.int64)
-    t_fail = np.zeros(n_pat)
-    S = np.zeros((n_pat, N_STATS), np.int64)
-    fallback = 0
-    in_closed = np.zeros(n_pat, bool)   # patients whose last integration took the closed-form path
-    periodic_from = np.full(n_pat, np.nan)   # where the periodic path handed over to the slow blocks, h
-    y0 = model.y0()
 
-    for c0 in range(0, n_pat, chunk):
-        c = slice(c0, min(c0 + chunk, n_pat))
-        n_c = c.stop - c.start
-        if shared is not None:
-            ev, start, end = shared, np.zeros(n_c, np.int64), np.full(n_c, len(shared), np.int64)
-        else:
-            ev, start, end = concatenate([
-                _event_table(model, dose_records(group_doses(sc, dosing, s), row_time, is_pre), P[s], modifiers,
-                             where)
-                for s in range(c.start, c.stop)])
-        Y = np.zeros((n_c, row_time.size, model.n_states))
-        Y0 = np.repeat(y0[None, :], n_c, axis=0) if cm is None else cm.initial_states(P[c])
-
-        def run_system(Y0s, Ps, ev_, n_out, name, s0, s1, taken):
-            """Integrate the whole model for rows ``Y0s``, ``Ps`` through ``ev_`` (rows ``s0:s1`` each)."""
-            n_r = Y0s.shape[0]
-            segment = get_method(name).segment
-            if closed is not None and replace(opts, method=name).closed_form_pk:
-                return closed.integrate(model.rhs, segment, Y0s, Ps, ev_, s0, s1, n_out, atol, opts_arr,
-                                        jac=closed.jac if analytic else None, full_jac=jac if analytic else None,
-                                        taken=taken)
-            Yr = np.zeros((n_r, n_out, model.n_states))
-            Sr = np.zeros((n_r, N_STATS), np.int64)
-            st, tf = np.zeros(n_r, np.int64), np.zeros(n_r)
-            integrate_population(model.rhs, segment, np.ascontiguousarray(Y0s), np.ascontiguousarray(Ps),
-                                 *ev_.kernel_args(), s0, s1, *ev_.ss_args(), Yr, atol, opts_arr, Sr, st, tf, jac)
-            return Yr, Sr, st, tf
-
-        def integrate(rows, name):
-            """Integrate chunk rows ``rows`` with method ``name``; results into Y, S, status, t_fail."""
-            n_r = len(rows)
-            taken = np.zeros(n_r, bool)
-            if tail is None:
-                Yr, Sr, st, tf = run_system(Y0[rows], P[c][rows], ev, row_time.size, name, start[rows], end[rows],
-                                            taken)
-            else:  # the slow blocks alone once the rest repeats (pkpd.periodic)
-                Yr = np.zeros((n_r, row_time.size, model.n_states))
-                Sr = np.zeros((n_r, N_STATS), np.int64)
-                st, tf = np.zeros(n_r, np.int64), np.zeros(n_r)
-
-                def whole(Y0s, Ps, ev_, out_t):
-                    n_s = Y0s.shape[0]
-                    return run_system(Y0s, Ps, ev_, out_t.size, name, np.zeros(n_s, np.int64),
-                                      np.full(n_s, len(ev_), np.int64), np.zeros(n_s, bool))
-
-                periodic_from[c.start + rows] = integrate_periodic(
-                    tail, split, whole, lambda rec: _event_table(model, rec, P[0], modifiers, where),
-                    np.ascontiguousarray(Y0[rows]), np.ascontiguousarray(P[c][rows]), doses, row_time, ev, Yr, Sr,
-                    st, tf, atol, opts_arr, pre=is_pre, make_records=dose_records)
-                taken[:] = closed is not None and replace(opts, method=name).closed_form_pk
-            in_closed[c.start + rows] = taken
-            Y[rows] = Yr
-            S[c.start + rows] = Sr
-            status[c.start + rows] = st
-            t_fail[c.start + rows] = tf
-
-        closed = closed_path(ev)
-        integrate(np.arange(n_c), opts.method)
-        bad = np.flatnonzero(status[c])
-        if bad.size and not method.stiff:
-            # The explicit method stalled: retry those patients with the stiff method, same tolerances.
-            integrate(bad, "radau5")
-            fallback += int(bad.size)
-            bad = np.flatnonzero(status[c])
-        if bad.size and on_failure == "fail":
-            s = c0 + int(bad[0])
-            raise SolverError(status[s], SolverStatus(status[s]).message, t_fail[s],
-                              f"arm {arm.name}{at}, patient {s}")
+    def reduce(c, Y, bad):
+        """Store chunk ``c``'s trajectories on the stored grid and its summary metrics (failed patients: NaN)."""
         values = {sn: Y[..., k] for k, sn in enumerate(model.state_names)}
         if outputs:
             o = model.evaluate_outputs(Y, P[c][:, None, :])
             values.update({k: np.broadcast_to(np.asarray(o[k], float), Y.shape[:-1]) for k in outputs})
-        ok = np.ones(n_c, bool)
+        ok = np.ones(Y.shape[0], bool)
         ok[bad] = False
         for k in names:
             out[k][c][ok] = values[k][ok][:, keep]
@@ -315,9 +235,13 @@ def run_group(sc, p, i: int, j: int, on_failure: str = "fail", chunk: int | None
             x = values[v][ok]
             if x.shape[0]:
                 out[f"MEAN_{v}"][c][ok] = time_average(row_time, x, window=compare)
-    out.update(status=status, t_fail=t_fail, steps=int(S[:, ST_STEPS].sum()), rhs=int(S[:, ST_RHS].sum()),
-               fallback=fallback, closed_form=int(in_closed.sum()), periodic_from=periodic_from, window=np.array(window if window is not None else (np.nan, np.nan)),
-               parameters=P)
+
+    Y0 = np.repeat(model.y0()[None, :], n_pat, axis=0) if cm is None else cm.initial_states(P)
+    g = integrate_group(model, sc.solver, Y0, P, row_time.size, events, reduce, closed_form=cf, periodic=periodic,
+                        chunk=chunk, on_failure=on_failure, where=lambda s: f"arm {arm.name}{at}, patient {s}")
+    out.update(status=g.status, t_fail=g.t_fail, steps=int(g.S[:, ST_STEPS].sum()), rhs=int(g.S[:, ST_RHS].sum()),
+               fallback=g.fallback, closed_form=int(g.in_closed.sum()), periodic_from=g.periodic_from,
+               window=np.array(window if window is not None else (np.nan, np.nan)), parameters=P)
     return out
 
 

@@ -38,16 +38,15 @@ from pkpd import __version__
 from pkpd.analysis.exposure import auc, cmax, cmin
 from pkpd.analysis.inhibition import time_average
 from pkpd.closed_form import closed_form
-from pkpd.errors import ScenarioError, SolverError
+from pkpd.group import Periodic, integrate_group
+from pkpd.errors import ScenarioError
 from pkpd.models.drugs import get_drug
 from pkpd.periodic import (MAX_PERIOD_H, TABLE_SPACING_H, applies as periodic_applies, cascade_split,
-                           first_attempt_periods, integrate_periodic, periodic_tail, regimen_period)
+                           first_attempt_periods, periodic_tail, regimen_period)
 from pkpd.population import sample_parameters
 from pkpd.scenario import Arm, Scenario
-from pkpd.simulate import _event_table, _jacobian, _records_from_doses, integrate_rows
-from pkpd.solvers import get_method
-from pkpd.solvers._common import N_STATS, OPT_JACOBIAN, ST_RHS, ST_STEPS
-from pkpd.solvers.integrate import integrate_population
+from pkpd.simulate import _event_table, _records_from_doses
+from pkpd.solvers._common import ST_RHS, ST_STEPS
 from pkpd.solvers.status import SolverStatus
 from pkpd.variability import apply_variability
 from pkpd.system import (DEPOT_CMT, N_STATES, OBSERVABLES, PATHS, READOUTS, SYSTEM, TRIAL_KERNELS, dose_modifiers,
@@ -310,31 +309,29 @@ def _doses(regimens, duration_h):
 def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fail") -> dict:
     """Simulate arm ``i`` at sweep point ``j`` for every patient; return stored arrays and reductions.
 
-    Patients go to the compiled threads in chunks of :data:`PATIENT_CHUNK`: each chunk is
-    integrated on the full output grid and reduced at once (window means of the readouts,
+    The patients are integrated by :func:`pkpd.group.integrate_group` (the loop every run shares:
+    chunks of :data:`PATIENT_CHUNK`, the closed-form and periodic paths, the stiff retry); each
+    chunk is integrated on the full output grid and reduced at once (window means of the readouts,
     steady-state exposure per drug, the biopsy panel, the stored trajectories), so memory
     is bounded by one chunk and Python regains control (Ctrl-C, SIGTERM) after every chunk.
     Deterministic: the same inputs give bitwise the same arrays.
     """
     arm, point = p.arms[i], p.points[j]
     t = p.times
-    opts = scenario.solver
     P = patient_parameters(scenario, point)
-    Y0 = initial_states(P)
     regimens = scenario.arm_regimens(arm, point)
     doses = _doses(regimens, scenario.duration_h)
-    rec = _records_from_doses(doses, t)
-    ev = _event_table(SYSTEM, rec, P[0], dose_modifiers, lambda q: f"arm {arm.name}, dose {q}")
-
-    def make_events(records):
-        return _event_table(SYSTEM, records, P[0], dose_modifiers, lambda q: f"dose {q}")
+    ev = _event_table(SYSTEM, _records_from_doses(doses, t), P[0], dose_modifiers,
+                      lambda q: f"arm {arm.name}, dose {q}")
     tail = _periodic(scenario, regimens, doses, float(t[-1]))
+    periodic = None if tail is None else Periodic(
+        tail, TRIAL_SPLIT, doses, t, lambda rec: _event_table(SYSTEM, rec, P[0], dose_modifiers, lambda q: f"dose {q}"))
     n_pat, n_drug = P.shape[0], len(DRUG_NAMES)
     keep = np.searchsorted(t, p.stored)
     windows = np.array([_last_interval([r for r in regimens if r.drug == d], scenario.duration_h)
                         for d in DRUG_NAMES])
     biopsy = np.searchsorted(t, np.asarray(scenario.biopsies_h) - 1e-9) if len(scenario.biopsies_h) else None
-    out = {"status": np.zeros(n_pat, np.int64), "t_fail": np.zeros(n_pat), "ss_interval": windows}
+    out = {"ss_interval": windows}
     for k in OBSERVABLES:
         out[k] = np.empty((n_pat, keep.size, n_drug) if k.startswith("conc") else (n_pat, keep.size))
     for k in READOUTS:
@@ -344,59 +341,10 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
         out[key] = np.full((n_pat, n_drug), np.nan)
     if biopsy is not None:
         out["biopsy_log2fc"] = np.empty((n_pat, biopsy.size, len(BIOPSY_MARKERS)))
-    S = np.zeros((n_pat, N_STATS), np.int64)
-    status, t_fail = out["status"], out["t_fail"]
-    atol, opts_arr = opts.atol_array(N_STATES), opts.opts_array()
-    jac = _jacobian(SYSTEM, opts, opts_arr)   # solver.jacobian: SYSTEM's analytic Jacobian or finite differences
-    analytic = bool(opts_arr[OPT_JACOBIAN])
-    fallback = 0
+    Y0 = initial_states(P)
 
-    converged_h = np.full(n_pat, np.nan)
-
-    def integrate(sl, method, Y):
-        """Patients ``sl`` with ``method`` into ``Y``: the periodic path where it applies; PK in closed form or not."""
-        seg = get_method(method).segment
-        closed = replace(opts, method=method).closed_form_pk
-
-        def run_system(Y0s, Ps, ev_, out_t):
-            if closed:
-                n_r = Y0s.shape[0]
-                return TRIAL_CLOSED.integrate(SYSTEM.rhs, seg, Y0s, Ps, ev_, np.zeros(n_r, np.int64),
-                                              np.full(n_r, len(ev_), np.int64), out_t.size, atol, opts_arr,
-                                              jac=TRIAL_CLOSED.jac if analytic else None,
-                                              full_jac=jac if analytic else None)
-            return integrate_rows(SYSTEM.rhs, seg, Y0s, Ps, ev_, out_t.size, atol, opts_arr, jac)
-
-        if tail is not None:
-            converged_h[sl] = integrate_periodic(tail, TRIAL_SPLIT, run_system, make_events, Y0[sl], P[sl], doses, t,
-                                                 ev, Y, S[sl], status[sl], t_fail[sl], atol, opts_arr)
-        elif closed:
-            Y[...], stats, status[sl], t_fail[sl] = run_system(Y0[sl], P[sl], ev, t)
-            S[sl] += stats
-        else:  # in place, the common case: no copy of the outputs
-            n_c = sl.stop - sl.start
-            integrate_population(SYSTEM.rhs, seg, Y0[sl], P[sl], *ev.kernel_args(),
-                                 np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64), *ev.ss_args(),
-                                 Y, atol, opts_arr, S[sl], status[sl], t_fail[sl], jac)
-
-    for c0 in range(0, n_pat, PATIENT_CHUNK):
-        c = slice(c0, min(c0 + PATIENT_CHUNK, n_pat))
-        Y = np.zeros((c.stop - c.start, t.size, N_STATES))
-        integrate(c, opts.method, Y)
-        bad = np.flatnonzero(status[c])
-        if bad.size and not get_method(opts.method).stiff:
-            # The explicit method stalled (stiffness, or steps too small): retry those patients
-            # with the stiff method at the same tolerances before calling them failed.
-            for b in bad:
-                s = c0 + int(b)
-                S[s] = 0
-                integrate(slice(s, s + 1), "radau5", Y[b:b + 1])
-            fallback += int(bad.size)
-            bad = np.flatnonzero(status[c])
-        if bad.size and on_failure == "fail":
-            s = c0 + int(bad[0])
-            where = f"arm {arm.name}" + (f", sweep point {point}" if point else "") + f", patient {s}"
-            raise SolverError(status[s], SolverStatus(status[s]).message, t_fail[s], where)
+    def reduce(c, Y, bad):
+        """Chunk ``c``: stored observables, window means, steady-state exposure, biopsy panel (failed: NaN)."""
         o = observables(Y, P[c])
         base = observables(Y0[c][:, None, :], P[c])
         for v in o.values():
@@ -416,7 +364,17 @@ def run_group(scenario: Scenario, p: Plan, i: int, j: int, on_failure: str = "fa
         if biopsy is not None:
             out["biopsy_log2fc"][c] = np.stack(
                 [np.log2(o[m][:, biopsy] / base[m][:, 0][:, None]) for m in BIOPSY_MARKERS], axis=-1)
-    out.update(steps=S[:, ST_STEPS].sum(), rhs=S[:, ST_RHS].sum(), fallback=fallback, periodic_from=converged_h)
+
+    def events(c):
+        n_c = c.stop - c.start
+        return ev, np.zeros(n_c, np.int64), np.full(n_c, len(ev), np.int64)
+
+    at = f"arm {arm.name}" + (f", sweep point {point}" if point else "")
+    g = integrate_group(SYSTEM, scenario.solver, Y0, P, t.size, events, reduce, closed_form=TRIAL_CLOSED,
+                        periodic=periodic, chunk=PATIENT_CHUNK, on_failure=on_failure,
+                        where=lambda s: f"{at}, patient {s}")
+    out.update(status=g.status, t_fail=g.t_fail, steps=g.S[:, ST_STEPS].sum(), rhs=g.S[:, ST_RHS].sum(),
+               fallback=g.fallback, periodic_from=g.periodic_from)
     return out
 
 
